@@ -1,0 +1,41 @@
+# diffexplore: every set-up step lives here, so a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup dot demo test gallery bench lint clean
+
+setup: $(STAMP) dot
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The Graphviz `dot` program comes from the system package, not from pip.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "Graphviz 'dot' is missing: installing the Debian package graphviz"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz >/dev/null; }
+
+demo: setup
+	$(PY) -m diffexplore demo
+
+test: setup
+	$(PY) -m pytest -q
+
+gallery: setup
+	$(PY) -m diffexplore gallery --out gallery
+
+bench: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/run.py
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

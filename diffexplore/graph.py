@@ -1,0 +1,470 @@
+"""Build: the shared expression DAG.
+
+A :class:`Node` is immutable: a primitive (its rule-table entry), a tuple of argument nodes and a hashable
+attribute (a constant's value, a variable's name). Nodes are hash-consed, so building the same operation
+on the same arguments twice returns the same node and common subexpressions are shared by construction.
+Nothing is stored on a node after it is made: evaluators return their values in dicts keyed by node.
+
+Traversal is iterative everywhere (no recursion), so a chain of a million nodes behaves like a chain of
+ten. Node ids come from creation order; listings use the topological order of :func:`nodes`, which
+depends only on the structure of the graph.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import DiffexploreError, ShapeError
+
+__all__ = [
+    "Node", "Primitive", "PRIMITIVES", "apply", "variable", "variables", "constant", "nodes",
+    "size", "Size", "free_variables", "as_node", "is_node",
+]
+
+_next_id = itertools.count()
+# The hash-cons table: (primitive, args, attr) -> weak reference to the node. A node removes its own
+# entry when it is freed (Node.__del__), so dropped graphs do not accumulate.
+_table: dict = {}
+_ref = weakref.ref
+
+
+@dataclass(eq=False)
+class Primitive:
+    """One entry of the rule table: how to evaluate an operation and differentiate it.
+
+    ``impl(*args)`` computes the value from numbers (float, complex or ndarray); ``partials[i](*args,
+    out)`` gives the local partial ∂out/∂arg_i, written with diffexplore's own functions so that it
+    computes numbers in the evaluators and builds nodes in the symbolic differentiator (``None`` means a
+    zero partial). Operations that are not elementwise give ``vjp(g, *args, out)`` (a tuple, one
+    cotangent per argument) and ``jvp(tangents, *args, out)`` instead. Operations with an attribute
+    (``has_attr``) receive it as the keyword ``attr`` in every callback.
+    """
+
+    name: str
+    arity: int
+    impl: Any = None
+    partials: tuple | None = None
+    vjp: Any = None
+    jvp: Any = None
+    sympy: Any = None          # SymPy function name, or callable(sympy_module, *args[, attr=])
+    label: str | None = None   # drawing label; defaults to the name
+    infix: str | None = None   # operator symbol for formula printing ("+", "*", ...)
+    precedence: int = 10       # binding strength in formula printing (atoms and calls: 10)
+    shape: Any = None          # callable(*arg_shapes, attr=) -> shape; None: elementwise broadcasting
+    has_attr: bool = False
+    user_defined: bool = False
+    doc: str = ""
+
+    @property
+    def elementwise(self) -> bool:
+        return self.vjp is None and self.jvp is None
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}/{self.arity}>"
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+class Node:
+    """One vertex of the expression DAG. Make nodes with operators and library functions, not directly.
+
+    >>> import diffexplore as dx
+    >>> x, y = dx.variables("x y")
+    >>> (x * y) is (x * y)
+    True
+    >>> (x * y).op, [a.name for a in (x * y).args]
+    ('mul', ['x', 'y'])
+    """
+
+    __slots__ = ("rule", "args", "attr", "id", "shape", "__weakref__")
+
+    rule: Primitive
+    args: tuple[Node, ...]
+
+    @property
+    def op(self) -> str:
+        """The operation's name: ``"var"``, ``"const"``, ``"add"``, ``"sin"``, ..."""
+        return self.rule.name
+
+    @property
+    def is_variable(self) -> bool:
+        return self.rule.name == "var"
+
+    @property
+    def is_constant(self) -> bool:
+        return self.rule.name == "const"
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.args
+
+    @property
+    def name(self) -> str:
+        """A variable's name (variables only)."""
+        if self.rule.name != "var":
+            raise AttributeError(f"only variables have a name; this node is {self.rule.name!r}")
+        return self.attr[0]
+
+    @property
+    def value(self) -> Any:
+        """A constant's value (constants only)."""
+        if self.rule.name != "const":
+            raise AttributeError(f"only constants have a value; this node is {self.rule.name!r}")
+        attr = self.attr
+        return attr.array if isinstance(attr, ArrayValue) else attr
+
+    def __repr__(self) -> str:
+        from .formula import formula
+        text = formula(self, max_length=80)
+        return f"<Node #{self.id} {self.rule.name}: {text}>"
+
+    def __str__(self) -> str:
+        from .formula import formula
+        return formula(self, max_length=2000)
+
+    # Operators build nodes; numbers on either side become constants.
+    def __add__(self, other): return _binary(PRIMITIVES["add"], self, other)
+    def __radd__(self, other): return _binary(PRIMITIVES["add"], other, self)
+    def __sub__(self, other): return _binary(PRIMITIVES["sub"], self, other)
+    def __rsub__(self, other): return _binary(PRIMITIVES["sub"], other, self)
+    def __mul__(self, other): return _binary(PRIMITIVES["mul"], self, other)
+    def __rmul__(self, other): return _binary(PRIMITIVES["mul"], other, self)
+    def __truediv__(self, other): return _binary(PRIMITIVES["div"], self, other)
+    def __rtruediv__(self, other): return _binary(PRIMITIVES["div"], other, self)
+    def __pow__(self, other): return _binary(PRIMITIVES["pow"], self, other)
+    def __rpow__(self, other): return _binary(PRIMITIVES["pow"], other, self)
+    def __neg__(self): return _make(PRIMITIVES["neg"], (self,), None, self.shape)
+    def __pos__(self): return self
+
+    __array_ufunc__ = None      # NumPy defers to the reflected operators: array * node builds a node
+
+    def __del__(self):
+        table = _table
+        if table is not None:
+            key = (self.rule, self.args, self.attr)
+            ref = table.get(key)
+            if ref is not None and ref() in (None, self):
+                del table[key]
+
+    def __matmul__(self, other): return apply(PRIMITIVES["matmul"], self, other)
+    def __rmatmul__(self, other): return apply(PRIMITIVES["matmul"], other, self)
+
+    @property
+    def T(self) -> Node:
+        """The transpose of an array node."""
+        return apply(PRIMITIVES["transpose"], self, attr=None)
+
+    def __getitem__(self, index):
+        from .rules import take
+        return take(self, index)
+
+    def _no_comparison(self, other):
+        raise DiffexploreError(
+            "a graph node has no value to compare; comparisons and if/while need numbers. "
+            "To differentiate a program with branches use dx.trace(function, x=..., ...)")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _no_comparison
+
+    def __bool__(self):
+        raise DiffexploreError(
+            "a graph node has no truth value; to differentiate a program with branches use "
+            "dx.trace(function, x=..., ...)")
+
+    # Hash and equality stay identity-based: hash-consing makes structural equality identity.
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: draw the graph (falls back to text when rendering is unavailable)."""
+        try:
+            from .render import render
+            return render(self)._repr_mimebundle_(include, exclude)
+        except Exception:  # pragma: no cover - display must never fail
+            return {"text/plain": repr(self)}
+
+
+class ArrayValue:
+    """A hashable wrapper of an array constant (hash-consed by dtype, shape and bytes)."""
+
+    __slots__ = ("array", "_key")
+
+    def __init__(self, array: np.ndarray):
+        self.array = np.array(array, dtype=np.result_type(array, np.float64))
+        self.array.setflags(write=False)
+        self._key = (self.array.dtype.str, self.array.shape, self.array.tobytes())
+
+    def __hash__(self): return hash(self._key)
+    def __eq__(self, other): return isinstance(other, ArrayValue) and self._key == other._key
+    def __repr__(self): return f"array{self.array.shape}"
+
+
+def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
+    key = (rule, args, attr)
+    ref = _table.get(key)
+    if ref is not None:
+        node = ref()
+        if node is not None:
+            return node
+    node = Node.__new__(Node)
+    node.rule = rule
+    node.args = args
+    node.attr = attr
+    node.shape = shape
+    node.id = next(_next_id)
+    _table[key] = _ref(node)
+    return node
+
+
+_NUMBERS = (int, float, complex, np.number, np.ndarray, list, tuple)
+
+
+def _binary(rule: Primitive, a: Any, b: Any) -> Any:
+    """The fast path of the operators: two arguments, at least one a node."""
+    if type(a) is not Node:
+        if not isinstance(a, _NUMBERS):
+            return NotImplemented
+        a = constant(a)
+    if type(b) is not Node:
+        if not isinstance(b, _NUMBERS):
+            return NotImplemented
+        b = constant(b)
+    sa, sb = a.shape, b.shape
+    if sa == sb:
+        shape = sa
+    else:
+        shape = broadcast_shapes(sa, sb, op=rule.name)
+    return _make(rule, (a, b), None, shape)
+
+
+def broadcast_shapes(*shapes: tuple, op: str = "operation") -> tuple:
+    """NumPy broadcasting of shapes, with an error naming the operation and both shapes."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        listed = " and ".join(str(s) for s in shapes)
+        raise ShapeError(f"{op}: shapes {listed} do not broadcast") from None
+
+
+def is_node(value: Any) -> bool:
+    return isinstance(value, Node)
+
+
+def constant(value: Any) -> Node:
+    """A constant node (floats, complex numbers and arrays).
+
+    >>> constant(2) is constant(2.0)
+    True
+    """
+    if isinstance(value, Node):
+        return value
+    if type(value) is float:
+        return _make(PRIMITIVES["const"], (), value, ())
+    if isinstance(value, (bool, int, float, np.integer, np.floating)):
+        return _make(PRIMITIVES["const"], (), float(value), ())
+    if isinstance(value, (complex, np.complexfloating)):
+        return _make(PRIMITIVES["const"], (), complex(value), ())
+    if isinstance(value, (np.ndarray, list, tuple)):
+        wrapped = ArrayValue(np.asarray(value))
+        if wrapped.array.shape == ():
+            return constant(wrapped.array.item())
+        return _make(PRIMITIVES["const"], (), wrapped, wrapped.array.shape)
+    raise TypeError(f"cannot make a constant from {type(value).__name__} {value!r}; "
+                    "allowed: int, float, complex, NumPy arrays")
+
+
+def as_node(value: Any) -> Node:
+    """A node as it is; a number or array as a constant node."""
+    return value if isinstance(value, Node) else constant(value)
+
+
+def variable(name: str, shape: Sequence[int] = ()) -> Node:
+    """A variable node; ``shape=()`` is a scalar (which may still be evaluated at many points at once).
+
+    >>> variable("x") is variable("x")
+    True
+    >>> variable("W", shape=(3, 4)).shape
+    (3, 4)
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise DiffexploreError(f"a variable name must be an identifier, got {name!r}")
+    shape = tuple(int(n) for n in shape)
+    return _make(PRIMITIVES["var"], (), (name, shape), shape)
+
+
+def variables(names: str | Iterable[str]) -> tuple[Node, ...]:
+    """Several scalar variables from one string of names separated by spaces or commas.
+
+    >>> x, y = variables("x y")
+    >>> x.name, y.name
+    ('x', 'y')
+    """
+    if isinstance(names, str):
+        names = names.replace(",", " ").split()
+    return tuple(variable(n) for n in names)
+
+
+def apply(rule: Primitive, *args: Any, attr: Any = None) -> Any:
+    """Apply a primitive: to numbers it computes the value, to nodes it builds (or finds) the node.
+
+    Arguments that define ``__dx_apply__`` (the tracing values of :mod:`diffexplore.trace`) take over.
+    """
+    has_node = False
+    for a in args:
+        if isinstance(a, Node):
+            has_node = True
+        elif hasattr(a, "__dx_apply__"):
+            return a.__dx_apply__(rule, args, attr)
+    if not has_node:
+        if rule.has_attr:
+            return rule.impl(*args, attr=attr)
+        return rule.impl(*args)
+    if len(args) != rule.arity:
+        raise DiffexploreError(f"{rule.name} takes {rule.arity} argument(s), got {len(args)}")
+    args = tuple(a if isinstance(a, Node) else constant(a) for a in args)
+    if rule.shape is None:
+        shapes = [a.shape for a in args]
+        if any(shapes):
+            shape = broadcast_shapes(*shapes, op=rule.name)
+        else:
+            shape = ()
+    else:
+        if rule.has_attr:
+            shape = rule.shape(*(a.shape for a in args), attr=attr)
+        else:
+            shape = rule.shape(*(a.shape for a in args))
+    return _make(rule, args, attr, tuple(shape))
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during a large traversal.
+
+    Graphs are acyclic and traversals make no cycles, so nothing is lost; without the pause the
+    collector rescans the growing heap again and again and a million-node walk runs ~2x slower.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def nodes(*roots: Node | Sequence[Node]) -> list[Node]:
+    """Every node the roots depend on, each once, in evaluation (topological) order.
+
+    Arguments are visited left to right, so the order depends only on the graph's structure.
+
+    >>> x, y = variables("x y")
+    >>> [n.op for n in nodes(1 + x + x * y)]
+    ['const', 'var', 'add', 'var', 'mul', 'add']
+    """
+    flat: list[Node] = []
+    for r in roots:
+        if isinstance(r, Node):
+            flat.append(r)
+        else:
+            flat.extend(as_node(v) for v in r)
+    with gc_paused():
+        return _topological(flat)
+
+
+def _topological(flat: list[Node]) -> list[Node]:
+    order: list[Node] = []
+    emit = order.append
+    visited: set[Node] = set()
+    visit = visited.add
+    for root in flat:
+        stack = [(root, False)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node, finished = pop()
+            if finished:
+                emit(node)
+                continue
+            if node in visited:
+                continue
+            visit(node)
+            push((node, True))
+            args = node.args
+            if args:
+                for arg in reversed(args):
+                    if arg not in visited:
+                        push((arg, False))
+    return order
+
+
+def free_variables(*roots: Node | Sequence[Node]) -> list[Node]:
+    """The variable nodes of a graph, in order of first appearance.
+
+    >>> x, y = variables("x y")
+    >>> [v.name for v in free_variables(y * x + x)]
+    ['y', 'x']
+    """
+    return _check_variables([n for n in nodes(*roots) if n.rule.name == "var"])
+
+
+def _check_variables(found: list[Node]) -> list[Node]:
+    names: dict[str, Node] = {}
+    for v in found:
+        if v.attr[0] in names:
+            raise DiffexploreError(
+                f"variable {v.attr[0]!r} appears with two shapes, {names[v.attr[0]].shape} and {v.shape}")
+        names[v.attr[0]] = v
+    return found
+
+
+@dataclass(frozen=True)
+class Size:
+    """Size measures of a graph.
+
+    ``dag_nodes``: distinct nodes (what a shared DAG stores); ``tree_nodes``: nodes of the expression
+    written out as a tree without sharing (exact integer, counted over the DAG, never expanded);
+    ``ops``: distinct operation nodes (DAG nodes that are not leaves); ``depth``: the longest path from
+    a leaf to the root, counted in edges.
+    """
+
+    dag_nodes: int
+    tree_nodes: int
+    ops: int
+    depth: int
+
+
+def size(*roots: Node | Sequence[Node]) -> Size:
+    """Count a graph's nodes with and without sharing.
+
+    >>> x = variable("x")
+    >>> s = size(x * x + x * x)     # x*x is shared
+    >>> (s.dag_nodes, s.tree_nodes, s.ops, s.depth)
+    (3, 7, 2, 2)
+    """
+    with gc_paused():
+        return _size(nodes(*roots), roots)
+
+
+def _size(order: list[Node], roots) -> Size:
+    tree: dict[Node, int] = {}
+    depth: dict[Node, int] = {}
+    ops = 0
+    for n in order:
+        if n.args:
+            ops += 1
+            tree[n] = 1 + sum(tree[a] for a in n.args)
+            depth[n] = 1 + max(depth[a] for a in n.args)
+        else:
+            tree[n] = 1
+            depth[n] = 0
+    flat = [r for r in roots if isinstance(r, Node)] + [
+        as_node(v) for r in roots if not isinstance(r, Node) for v in r]
+    return Size(dag_nodes=len(order), tree_nodes=sum(tree[r] for r in flat),
+                ops=ops, depth=max((depth[r] for r in flat), default=0))

@@ -1,0 +1,1 @@
+"""Show/measure: reports built on the API (method comparisons, swell, traces, step sweeps, gallery)."""

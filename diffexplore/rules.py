@@ -1,0 +1,253 @@
+"""Build: the rule table. One block per primitive, each defined once and used everywhere.
+
+A block gives the primitive's numeric implementation, its local partial(s) ∂out/∂arg_i, its SymPy
+name and its drawing label. The partials are written with diffexplore's own functions (``cos``,
+``log``, operators), which compute numbers when given numbers and build nodes when given nodes: the
+same rule computes the derivative in the forward and reverse evaluators and emits the derivative graph
+in the symbolic differentiator. A partial of ``None`` is zero (the argument does not influence the
+value locally, as for ``sign``).
+
+Numeric implementations take Python floats (the fast path, through :mod:`math`), complex numbers and
+NumPy arrays (through NumPy). Domain violations raise (``ValueError``, ``ZeroDivisionError``,
+``OverflowError`` or NumPy's ``FloatingPointError``); the evaluators turn them into a
+:class:`~diffexplore.errors.DomainError` naming the node.
+
+Conventions at kinks (subgradients, as PyTorch and JAX use them): ``relu'(0) = 0``, ``abs'(0) = 0``
+(``sign(0) = 0``), ``maximum(a, b)`` sends the whole gradient to ``a`` on a tie and ``minimum`` likewise.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import DiffexploreError
+from .graph import PRIMITIVES, Primitive, apply
+
+__all__ = [
+    "define", "add", "sub", "mul", "div", "neg", "power", "exp", "log", "sin", "cos", "tan", "tanh",
+    "sqrt", "sigmoid", "relu", "abs", "sign", "step", "maximum", "minimum", "FUNCTIONS",
+]
+
+#: Functions a formula string may call, by name (filled by :func:`define`).
+FUNCTIONS: dict[str, Callable] = {}
+
+
+def define(name: str, arity: int, impl: Callable, partials: Sequence[Callable | None] | None = None,
+           *, public: bool = True, **fields: Any) -> Callable:
+    """Add a primitive to the rule table and return its public function.
+
+    The public function applies the primitive: to numbers it computes, to nodes it builds a node.
+
+    >>> import math
+    >>> cube = define("cube_example", 1, lambda a: a ** 3, [lambda a, out: 3 * a ** 2], public=False)
+    >>> cube(2.0)
+    8.0
+    """
+    if name in PRIMITIVES:
+        raise DiffexploreError(f"a primitive named {name!r} exists already")
+    if partials is not None and len(partials) != arity:
+        raise DiffexploreError(f"{name}: {arity} argument(s) need {arity} partial(s), got {len(partials)}")
+    rule = Primitive(name=name, arity=arity, impl=impl,
+                     partials=tuple(partials) if partials is not None else None, **fields)
+    PRIMITIVES[name] = rule
+
+    if rule.has_attr:
+        def function(*args, attr=None):
+            return apply(rule, *args, attr=attr)
+    elif arity == 1:
+        def function(a):
+            return apply(rule, a)
+    else:
+        def function(*args):
+            return apply(rule, *args)
+    function.__name__ = name
+    function.__qualname__ = name
+    function.__doc__ = fields.get("doc") or f"The primitive ``{name}``: numbers in, number out; nodes in, node out."
+    function.rule = rule
+    if public:
+        FUNCTIONS[name] = function
+    return function
+
+
+def _unary(scalar: Callable, array: Callable) -> Callable:
+    """A numeric implementation: :mod:`math` for Python floats, NumPy for everything else."""
+    def impl(a):
+        if type(a) is float:
+            return scalar(a)
+        return array(a)
+    return impl
+
+
+# ---- leaves: variables and constants (evaluated by the evaluators themselves) -----------------------
+define("var", 0, None, public=False, label="var")
+define("const", 0, None, public=False, label="const")
+
+# ---- arithmetic --------------------------------------------------------------------------------------
+add = define("add", 2, operator.add,
+             [lambda a, b, out: 1.0, lambda a, b, out: 1.0],
+             sympy="Add", label="+", infix="+", precedence=1)
+
+sub = define("sub", 2, operator.sub,
+             [lambda a, b, out: 1.0, lambda a, b, out: -1.0],
+             sympy=lambda sp, a, b: a - b, label="−", infix="-", precedence=1)
+
+mul = define("mul", 2, operator.mul,
+             [lambda a, b, out: b, lambda a, b, out: a],
+             sympy="Mul", label="×", infix="*", precedence=2)
+
+div = define("div", 2, operator.truediv,
+             [lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b],
+             sympy=lambda sp, a, b: a / b, label="÷", infix="/", precedence=2)
+
+neg = define("neg", 1, operator.neg,
+             [lambda a, out: -1.0],
+             sympy=lambda sp, a: -a, label="−", precedence=3)
+
+
+def _power(a, b):
+    if type(a) is float and type(b) is float:
+        if a < 0.0 and not b.is_integer():
+            raise ValueError("a negative base needs an integer exponent")
+        return a ** b
+    return np.power(a, b)
+
+
+power = define("pow", 2, _power,
+               [lambda a, b, out: b * a ** (b - 1.0), lambda a, b, out: out * log(a)],
+               sympy="Pow", label="^", infix="**", precedence=4)
+
+# ---- elementary functions ----------------------------------------------------------------------------
+exp = define("exp", 1, _unary(math.exp, np.exp),
+             [lambda a, out: out],
+             sympy="exp")
+
+
+def _scalar_log(a: float) -> float:
+    if a <= 0.0:
+        raise ValueError("log needs a positive argument")
+    return math.log(a)
+
+
+log = define("log", 1, _unary(_scalar_log, np.log),
+             [lambda a, out: 1.0 / a],
+             sympy="log")
+
+sin = define("sin", 1, _unary(math.sin, np.sin),
+             [lambda a, out: cos(a)],
+             sympy="sin")
+
+cos = define("cos", 1, _unary(math.cos, np.cos),
+             [lambda a, out: -sin(a)],
+             sympy="cos")
+
+tan = define("tan", 1, _unary(math.tan, np.tan),
+             [lambda a, out: 1.0 + out ** 2.0],
+             sympy="tan")
+
+tanh = define("tanh", 1, _unary(math.tanh, np.tanh),
+              [lambda a, out: 1.0 - out ** 2.0],
+              sympy="tanh")
+
+
+def _scalar_sqrt(a: float) -> float:
+    if a < 0.0:
+        raise ValueError("sqrt needs a non-negative argument")
+    return math.sqrt(a)
+
+
+sqrt = define("sqrt", 1, _unary(_scalar_sqrt, np.sqrt),
+              [lambda a, out: 0.5 / out],
+              sympy="sqrt", label="√")
+
+
+def _scalar_sigmoid(a: float) -> float:
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+def _array_sigmoid(a):
+    if np.iscomplexobj(a):
+        return 1.0 / (1.0 + np.exp(-a))
+    return np.exp(-np.logaddexp(0.0, -a))
+
+
+sigmoid = define("sigmoid", 1, _unary(_scalar_sigmoid, _array_sigmoid),
+                 [lambda a, out: out * (1.0 - out)],
+                 sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), label="σ")
+
+# ---- kinks (subgradient conventions in the module docstring) -----------------------------------------
+relu = define("relu", 1, _unary(lambda a: a if a > 0.0 else 0.0,
+                                lambda a: np.where(np.real(a) > 0, a, 0 * a)),
+              [lambda a, out: step(a)],
+              sympy=lambda sp, a: sp.Max(a, 0))
+
+abs = define("abs", 1, _unary(math.fabs, lambda a: a * np.sign(np.real(a))),
+             [lambda a, out: sign(a)],
+             sympy="Abs", label="|·|")
+
+sign = define("sign", 1, _unary(lambda a: (a > 0.0) - (a < 0.0) + 0.0,
+                                lambda a: np.sign(np.real(a)) + 0.0),
+              [None],
+              sympy="sign")
+
+step = define("step", 1, _unary(lambda a: 1.0 if a > 0.0 else 0.0,
+                                lambda a: (np.real(a) > 0) + 0.0),
+              [None],
+              sympy=lambda sp, a: sp.Heaviside(a, 0), label="H")
+
+def _maximum(a, b):
+    if type(a) is float and type(b) is float:
+        return a if a >= b else b
+    return np.where(np.real(a) >= np.real(b), a, b)
+
+
+def _minimum(a, b):
+    if type(a) is float and type(b) is float:
+        return a if a <= b else b
+    return np.where(np.real(a) <= np.real(b), a, b)
+
+
+maximum = define("maximum", 2, _maximum,
+                 [lambda a, b, out: 1.0 - step(b - a), lambda a, b, out: step(b - a)],
+                 sympy="Max", label="max")
+
+minimum = define("minimum", 2, _minimum,
+                 [lambda a, b, out: 1.0 - step(a - b), lambda a, b, out: step(a - b)],
+                 sympy="Min", label="min")
+
+
+# ---- shape plumbing for broadcasting (array graphs) --------------------------------------------------
+
+
+def _sum_to(a, attr):
+    """Sum a broadcast value back down to ``attr`` (the shape it was broadcast from)."""
+    a = np.asarray(a)
+    lead = a.ndim - len(attr)
+    if lead > 0:
+        a = a.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(attr) if n == 1 and a.shape[i] != 1)
+    if axes:
+        a = a.sum(axis=axes, keepdims=True)
+    return a.reshape(attr) if attr else a.reshape(()).item() if a.dtype.kind == "f" else a.reshape(())
+
+
+sum_to = define("sum_to", 1, _sum_to, None, has_attr=True, public=False,
+                shape=lambda s, attr: tuple(attr),
+                vjp=lambda g, a, out, attr: (broadcast_to(g, attr=a.shape if hasattr(a, "shape")
+                                                          else ()),),
+                jvp=lambda tangents, a, out, attr: sum_to(tangents[0], attr=attr),
+                doc="Sum a broadcast array back to the shape ``attr`` (the adjoint of broadcasting).")
+
+broadcast_to = define("broadcast_to", 1, lambda a, attr: np.broadcast_to(a, attr), None,
+                      has_attr=True, public=False, shape=lambda s, attr: tuple(attr),
+                      vjp=lambda g, a, out, attr: (sum_to(g, attr=a.shape if hasattr(a, "shape")
+                                                          else ()),),
+                      jvp=lambda tangents, a, out, attr: broadcast_to(tangents[0], attr=attr),
+                      doc="Broadcast to the shape ``attr`` (the adjoint of sum_to).")
