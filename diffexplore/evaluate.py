@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError, DomainError, MissingValueError, ShapeError
+import weakref
 from collections import OrderedDict
 
 from .graph import Node, _check_variables, gc_paused, nodes
@@ -149,6 +150,10 @@ def _domain_error(p: Plan, i: int, exc: Exception, what: str = "evaluating") -> 
 
 _ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
 
+#: Checks run after every primal sweep whose root is a key: root -> callable(primals_by_node). dx.trace
+#: registers the branch decisions a traced graph depends on here (kept beside the graph, not on it).
+guards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 def _primal_sweep(p: Plan, at: dict[str, Any]) -> list:
     values = _leaf_values(p, at)
@@ -164,6 +169,11 @@ def _primal_sweep(p: Plan, at: dict[str, Any]) -> list:
                     values[i] = impl(*[values[j] for j in idx])
     except _ERRORS as exc:
         raise _domain_error(p, i, exc) from None
+    if guards:
+        for r in p.roots:
+            check = guards.get(p.order[r])
+            if check is not None:
+                check(dict(zip(p.order, values)))
     return values
 
 

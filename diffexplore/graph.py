@@ -160,11 +160,12 @@ class Node:
 
     @property
     def T(self) -> Node:
-        """The transpose of an array node."""
-        return apply(PRIMITIVES["transpose"], self, attr=None)
+        """The transpose of an array node (reverses the axes)."""
+        from .arrays import transpose
+        return transpose(self)
 
     def __getitem__(self, index):
-        from .rules import take
+        from .arrays import take
         return take(self, index)
 
     def _no_comparison(self, other):
