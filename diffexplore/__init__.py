@@ -23,7 +23,11 @@ from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 
 # --- render (issue 4) ---
 # --- reports: swell (issue 5) ---
+from .reports import families
+from .reports.swell import SwellReport, operation_counts, swell
 # --- reports: traces and step sweeps (issue 6) ---
+from .reports.traces import trace_table
+from .reports.steps import cost_table, step_sweep
 # --- trace and user primitives (issue 7) ---
 # --- arrays and nn (issue 8) ---
 # --- compile (issue 9) ---

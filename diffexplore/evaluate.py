@@ -61,6 +61,9 @@ class Plan:
             ops.append((i, impl, idx, len(idx)))
             if rule.elementwise:
                 if rule.partials is None:
+                    if any(active[j] for j in idx):
+                        partial_steps.append((i, idx, None, n))   # the sweeps raise RuleError naming it
+                        continue
                     terms = None
                 else:
                     terms = tuple(
@@ -173,7 +176,7 @@ def _primal_sweep(p: Plan, at: dict[str, Any]) -> list:
         for r in p.roots:
             check = guards.get(p.order[r])
             if check is not None:
-                check(dict(zip(p.order, values)))
+                check(dict(zip(p.order, values)), at)
     return values
 
 

@@ -46,8 +46,12 @@ def default_step(scheme: str, x: Any = 1.0) -> Any:
     raise DiffexploreError(f"unknown scheme {scheme!r}; schemes: {', '.join(SCHEMES)}")
 
 
-def difference(f: Node, point: dict, name: str, scheme: str, step: Any = None, index=None) -> Any:
-    """One finite-difference derivative of ``f`` along variable ``name`` (element ``index`` of an array)."""
+def difference(f: Node, point: dict, name: str, scheme: str, step: Any = None, index=None,
+               f0: Any = None) -> Any:
+    """One finite-difference derivative of ``f`` along variable ``name`` (element ``index`` of an array).
+
+    ``f0`` is f at ``point`` when the caller has it already (forward differences then cost one
+    evaluation per input, W + 1 for a whole gradient)."""
     x = point[name]
     x0 = x if index is None else x[index]
     h = default_step(scheme, x0) if step is None else step
@@ -66,7 +70,7 @@ def difference(f: Node, point: dict, name: str, scheme: str, step: Any = None, i
         return _plain(np.imag(at(1j * h)) / h)
     h = (x0 + h) - x0                       # the step actually representable at x0
     if scheme == "forward":
-        return _plain((at(h) - evaluate(f, point)) / h)
+        return _plain((at(h) - (evaluate(f, point) if f0 is None else f0)) / h)
     if scheme == "central":
         return _plain((at(h) - at(-h)) / (2 * h))
     raise DiffexploreError(f"unknown scheme {scheme!r}; schemes: {', '.join(SCHEMES)}")
@@ -95,15 +99,14 @@ def numeric(f: Node, at: Mapping[str, Any], scheme: str = "central", step: Any =
     names = _check_wrt(p, wrt)
     point = as_point(at)
     shapes = {name: shape for _, name, shape in p.variables}
+    f0 = evaluate(f, point)                     # also raises the missing-variable error
     result = {}
     for name in names:
-        if name not in point:
-            evaluate(f, point)                  # raises the missing-variable error
         if shapes[name]:
             out = np.zeros(shapes[name])
             for k in np.ndindex(*shapes[name]):
-                out[k] = difference(f, point, name, scheme, step, index=k)
+                out[k] = difference(f, point, name, scheme, step, index=k, f0=f0)
             result[name] = out
         else:
-            result[name] = difference(f, point, name, scheme, step)
+            result[name] = difference(f, point, name, scheme, step, f0=f0)
     return result

@@ -9,8 +9,9 @@ small graph that reuses the nodes of f (``sin(x*y)`` is shared by f and ∂f/∂
   nodes the differentiator creates (never to f's own nodes):
 
   ``a + 0 = 0 + a = a``, ``a - 0 = a``, ``0 - a = -a``, ``a * 1 = 1 * a = a``, ``a * 0 = 0 * a = 0``,
-  ``(-1) * a = -a``, ``a / 1 = a``, ``0 / a = 0``, ``a ** 1 = a``, ``a ** 0 = 1``, ``-(-a) = a``, and an
-  operation whose arguments are all scalar constants is replaced by its value.
+  ``(-1) * a = -a``, ``c1 * (c2 * a) = (c1 c2) * a``, ``a + (-b) = a - b``, ``a / 1 = a``, ``0 / a = 0``,
+  ``a ** 1 = a``, ``a ** 0 = 1``, ``-(-a) = a``, and an operation whose arguments are all scalar constants
+  is replaced by its value.
 
   (``a * 0 = 0`` assumes ``a`` finite, as every symbolic system does.)
 
@@ -78,6 +79,8 @@ class Folder:
                 return b
             if self.is_zero(b):
                 return a
+            if b.rule.name == "neg":
+                return self.build(_rule("sub"), [a, b.args[0]])
         elif name == "sub":
             a, b = args
             if self.is_zero(b):
@@ -96,6 +99,8 @@ class Folder:
                 return self.build(_rule("neg"), [b])
             if self.is_minus_one(b):
                 return self.build(_rule("neg"), [a])
+            if a.is_constant and not a.shape and b.rule.name == "mul" and b.args[0].is_constant:
+                return self.build(rule, [self.build(rule, [a, b.args[0]]), b.args[1]])
         elif name == "div":
             a, b = args
             if self.is_one(b):
@@ -241,7 +246,7 @@ def diff(f: Node, wrt: str | Node, order: int = 1, prune: bool = True) -> Node:
     >>> print(dx.diff(f, "x"))
     1 + exp(sin(x*y))*(cos(x*y)*y)
     >>> print(dx.diff(dx.parse("x**3"), "x", order=2))
-    3*(2*x)
+    6*x
     """
     if not isinstance(f, Node):
         from .evaluate import _as_graph

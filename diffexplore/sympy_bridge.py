@@ -144,7 +144,8 @@ def _convert(e: sp.Basic, args: list, functions: dict, rules) -> Node:
     for cls, builder in functions.items():
         if builder is not None and isinstance(e, cls):
             return builder(*args)
-    if isinstance(e, sp.core.function.AppliedUndef) and e.func.__name__ in PRIMITIVES:
+    if (isinstance(e, sp.Function) and e.func.__name__ in PRIMITIVES
+            and (isinstance(e, sp.core.function.AppliedUndef) or PRIMITIVES[e.func.__name__].user_defined)):
         from .graph import apply
         return apply(PRIMITIVES[e.func.__name__], *args)
     name = getattr(e.func, "__name__", type(e).__name__)
@@ -198,6 +199,28 @@ def run_with_timeout(fn: Callable, args: tuple, timeout: float | None) -> tuple[
     if status == "error":
         raise DiffexploreError(f"SymPy failed: {payload}")
     return payload, time.perf_counter() - start
+
+
+def _derivatives(node: Node, names: list[str]) -> tuple[list, float]:
+    expression = to_sympy(node)
+    start = time.perf_counter()
+    derivatives = [sp.diff(expression, symbol(n)) for n in names]
+    return derivatives, time.perf_counter() - start
+
+
+def sympy_diff_size(node: Node, names: list[str]) -> tuple[int, float]:
+    """(the summed ``count_ops`` of SymPy's derivatives by ``names``, seconds the ``diff`` calls took)."""
+    derivatives, seconds = _derivatives(node, names)
+    return sum(int(sp.count_ops(d)) for d in derivatives), seconds
+
+
+def sympy_cse_size(node: Node, names: list[str]) -> tuple[int, float]:
+    """(``count_ops`` of ``sympy.cse`` of those derivatives, replacements plus reduced; seconds of cse)."""
+    derivatives, _ = _derivatives(node, names)
+    start = time.perf_counter()
+    replacements, reduced = sp.cse(derivatives)
+    seconds = time.perf_counter() - start
+    return sum(int(sp.count_ops(e)) for e in [e for _, e in replacements] + list(reduced)), seconds
 
 
 def _simplify_expr(expr):

@@ -1,0 +1,648 @@
+"""Show/measure: expression-swell reports, symbolic trees vs shared DAGs vs forward and reverse AD.
+
+:func:`swell` builds each member of a family of functions (:mod:`diffexplore.reports.families`) and
+measures, per size n:
+
+- the function's size as a shared DAG and as a tree (no sharing; exact integers, counted over the DAG,
+  never expanded) and its number of operations;
+- the symbolic derivative's size: the pruned ``dx.diff(f, v)`` for every input v (one shared DAG and
+  as trees), and ``dx.gradient_graph(f)`` (every partial at once, reverse accumulation on nodes);
+- SymPy's ``diff`` (``count_ops``, summed over the inputs) and ``cse`` of those derivatives (``count_ops``
+  of the replacements plus the reduced expressions), each in a forked process under a time budget: a
+  cell that runs out says ``timeout`` and the report goes on (larger sizes of that step say ``skipped``).
+  These two steps call ``sympy.diff``, ``sympy.cse`` and ``sympy.count_ops`` directly, inside the forked
+  process that :func:`~diffexplore.sympy_bridge.run_with_timeout` starts;
+- forward- and reverse-mode operation counts for the full gradient (:func:`operation_counts`);
+- optionally measured times (median of a few runs) of ``dx.grad`` by forward, reverse and symbolic
+  methods and of the SymPy steps. Times never go into the deterministic outputs: ask for
+  ``include="sizes"`` (or ``timings=False``) to get text that is the same on every run.
+
+The report prints as a terminal table, Markdown, CSV or JSON and plots sizes and times against n on
+log scales.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+import sys
+import timeit
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+from tqdm import tqdm
+
+from ..errors import DiffexploreError, SympyTimeout
+from ..evaluate import grad
+from ..graph import Node, free_variables, nodes, size
+from ..symbolic import diff, gradient_graph
+from ..sympy_bridge import run_with_timeout, sympy_cse_size, sympy_diff_size
+from . import families
+
+__all__ = ["swell", "SwellReport", "Column", "COLUMNS", "OperationCounts", "operation_counts",
+           "parse_sizes", "format_seconds", "FORMATS"]
+
+FORMATS = ("table", "md", "csv", "json")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the report: its key (CSV/JSON), header (tables), group and meaning."""
+
+    key: str
+    header: str
+    group: str      # "size"; "sympy" (SymPy sizes, deterministic unless a cell runs out); "time"
+    meaning: str
+
+
+COLUMNS: list[Column] = [
+    Column("n", "n", "size", "the size parameter of the family"),
+    Column("formula", "f", "size", "the function of this row"),
+    Column("inputs", "inputs", "size", "input variables: the length of the gradient"),
+    Column("f_dag", "f DAG", "size", "distinct nodes of f as a shared DAG"),
+    Column("f_tree", "f tree", "size", "nodes of f written out as a tree (no sharing), counted exactly"),
+    Column("f_ops", "f ops", "size", "operation nodes of f: the work of one evaluation"),
+    Column("diff_dag", "diff DAG", "size",
+           "nodes of the pruned symbolic derivatives dx.diff(f, v), one per input, as one shared DAG "
+           "(including the nodes of f they reuse)"),
+    Column("diff_tree", "diff tree", "size",
+           "the same derivatives written out as trees (summed over inputs)"),
+    Column("grad_dag", "grad DAG", "size",
+           "nodes of dx.gradient_graph(f): every partial at once by reverse accumulation on nodes, shared"),
+    Column("sympy_diff_ops", "SymPy diff", "sympy",
+           "sympy.count_ops of sympy.diff(f, v), summed over inputs"),
+    Column("sympy_cse_ops", "SymPy cse", "sympy",
+           "count_ops after sympy.cse of those derivatives (replacements plus reduced expressions)"),
+    Column("forward_ops", "forward ops", "size",
+           "forward mode, full gradient (one sweep per input): per sweep, f ops primal evaluations plus "
+           "one multiply-add per edge that carries a nonzero tangent"),
+    Column("reverse_ops", "reverse ops", "size",
+           "reverse mode, full gradient: f ops primal evaluations plus one multiply-add per edge of the "
+           "adjoint sweep"),
+    Column("sympy_diff_s", "SymPy diff time", "time", "seconds of the sympy.diff calls"),
+    Column("sympy_cse_s", "SymPy cse time", "time", "seconds of the sympy.cse call"),
+    Column("forward_s", "forward time", "time", "median seconds of dx.grad(f, at, method='forward')"),
+    Column("reverse_s", "reverse time", "time", "median seconds of dx.grad(f, at, method='reverse')"),
+    Column("symbolic_s", "symbolic time", "time",
+           "median seconds of dx.grad(f, at, method='symbolic') (dx.diff per input, then evaluation)"),
+]
+_BY_KEY = {c.key: c for c in COLUMNS}
+_SYMPY_STEPS = ("diff", "cse")
+
+
+# ---- operation counts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationCounts:
+    """The work of the full gradient, counted the way the evaluators of :mod:`diffexplore.evaluate` do it.
+
+    ``primal``: operation nodes (one evaluation each per primal sweep). ``tangent_steps``: multiply-adds
+    v̇ += ∂v/∂u·u̇ over all forward sweeps (one sweep per input; an edge counts in the sweep of input w
+    when u depends on w, since the evaluator skips zero tangents). ``adjoint_steps``: multiply-adds
+    ū += v̄·∂v/∂u in the one backward sweep. Each step includes evaluating the local partial ∂v/∂u from
+    its rule; edges whose partial is zero by rule (``sign``, ``step``) are not steps.
+    """
+
+    inputs: int
+    primal: int
+    tangent_steps: int
+    adjoint_steps: int
+
+    @property
+    def forward(self) -> int:
+        """Forward mode: one primal plus one tangent sweep per input."""
+        return self.inputs * self.primal + self.tangent_steps
+
+    @property
+    def reverse(self) -> int:
+        """Reverse mode: one primal sweep plus one adjoint sweep."""
+        return self.primal + self.adjoint_steps
+
+
+def _counts_as_step(node: Node, pos: int) -> bool:
+    partials = node.rule.partials
+    return partials is None or partials[pos] is not None
+
+
+def operation_counts(f: Node) -> OperationCounts:
+    """Count the steps of forward mode (all inputs) and reverse mode on ``f``.
+
+    >>> import diffexplore as dx
+    >>> c = operation_counts(dx.parse("x*y + sin(x)"))
+    >>> (c.inputs, c.primal, c.tangent_steps, c.adjoint_steps, c.forward, c.reverse)
+    (2, 3, 6, 5, 12, 8)
+    """
+    order = nodes(f)
+    inputs = [n for n in order if n.is_variable]
+    bit = {v: 1 << k for k, v in enumerate(inputs)}
+    depends: dict[Node, int] = {}        # bitset of the inputs a node depends on
+    reached: dict[Node, int] = {}        # bitset of the inputs whose tangent sweep reaches the node
+    primal = tangent_steps = 0
+    for n in order:
+        if not n.args:
+            depends[n] = reached[n] = bit.get(n, 0)
+            continue
+        primal += 1
+        depends_on = reaches = 0
+        for pos, a in enumerate(n.args):
+            depends_on |= depends[a]
+            if reached[a] and _counts_as_step(n, pos):
+                reaches |= reached[a]
+                tangent_steps += reached[a].bit_count()
+        depends[n], reached[n] = depends_on, reaches
+    adjoint_steps = 0
+    has_adjoint = {f}
+    for n in reversed(order):
+        if n not in has_adjoint:
+            continue
+        for pos, a in enumerate(n.args):
+            if depends[a] and _counts_as_step(n, pos):
+                adjoint_steps += 1
+                has_adjoint.add(a)
+    return OperationCounts(len(inputs), primal, tangent_steps, adjoint_steps)
+
+
+# ---- one row -----------------------------------------------------------------------------------------
+
+
+def _structure(f: Node) -> dict[str, int]:
+    names = [v.name for v in free_variables(f)]
+    function_size = size(f)
+    derivatives = size([diff(f, name) for name in names])
+    gradient = size(list(gradient_graph(f).values())) if names else derivatives
+    counts = operation_counts(f)
+    return {"inputs": len(names), "f_dag": function_size.dag_nodes, "f_tree": function_size.tree_nodes,
+            "f_ops": function_size.ops, "diff_dag": derivatives.dag_nodes,
+            "diff_tree": derivatives.tree_nodes, "grad_dag": gradient.dag_nodes,
+            "forward_ops": counts.forward, "reverse_ops": counts.reverse}
+
+
+_SYMPY_FUNCTIONS = {"diff": sympy_diff_size, "cse": sympy_cse_size}
+
+
+def _sympy_cell(step: str, f: Node, timeout: float | None) -> tuple[Any, Any, str | None]:
+    """(size, seconds, note) of one SymPy step; size and seconds are ``"timeout"``/``"error"`` on failure."""
+    names = [v.name for v in free_variables(f)]
+    try:
+        (ops, seconds), _ = run_with_timeout(_SYMPY_FUNCTIONS[step], (f, names), timeout)
+    except SympyTimeout:
+        return "timeout", "timeout", None
+    except DiffexploreError as exc:
+        return "error", "error", f"SymPy {step} failed: {exc}"
+    return ops, seconds, None
+
+
+def _median_seconds(call: Callable[[], Any], repeats: int) -> float:
+    """Median seconds per call over ``repeats`` runs of a loop long enough (~2 ms) to time reliably."""
+    timer = timeit.Timer(call)
+    once = max(timer.timeit(number=1), 1e-9)
+    number = max(1, min(10_000, int(0.002 / once)))
+    return statistics.median(timer.repeat(repeat=repeats, number=number)) / number
+
+
+def _timing_cells(f: Node, point: Mapping[str, float], repeats: int) -> tuple[dict[str, Any], list[str]]:
+    cells: dict[str, Any] = {}
+    notes = []
+    for method in ("forward", "reverse", "symbolic"):
+        try:
+            cells[f"{method}_s"] = _median_seconds(lambda m=method: grad(f, point, method=m), repeats)
+        except DiffexploreError as exc:
+            cells[f"{method}_s"] = "error"
+            notes.append(f"{method} timing failed: {exc}")
+    return cells, notes
+
+
+class _Progress(tqdm):
+    """tqdm without its monitor thread: the SymPy steps fork, and forking a threaded process is unsafe."""
+
+    monitor_interval = 0
+
+
+# ---- the report --------------------------------------------------------------------------------------
+
+
+def format_seconds(seconds: Any) -> str:
+    """A time with 4 significant digits in a readable unit (other cell values as they are).
+
+    >>> format_seconds(1.23456e-5), format_seconds(0.5), format_seconds(2.0), format_seconds("timeout")
+    ('12.35 µs', '500 ms', '2 s', 'timeout')
+    """
+    if not isinstance(seconds, float):
+        return str(seconds)
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.4g} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.4g} ms"
+    return f"{seconds:.4g} s"
+
+
+def _numbers(values: Iterable[Any]) -> list[float]:
+    """Cell values as floats for plotting: text cells and values a log axis cannot show become NaN."""
+    out = []
+    for v in values:
+        try:
+            number = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+        except OverflowError:
+            number = float("inf")
+        out.append(number if number > 0 else float("nan"))
+    return out
+
+
+@dataclass
+class SwellReport:
+    """An expression-swell report: one row per size, columns as in :data:`COLUMNS`.
+
+    ``include`` in the output methods is ``"all"``, ``"sizes"`` (only the deterministic columns: the
+    same text on every run) or ``"times"`` (n and the measured times).
+    """
+
+    family: str
+    description: str
+    rows: list[dict[str, Any]]
+    keys: list[str]
+    timeout: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def column(self, key: str) -> list[Any]:
+        """The values of one column, in row order."""
+        return [row.get(key) for row in self.rows]
+
+    def columns(self, include: str = "all") -> list[Column]:
+        """The columns an output shows."""
+        if include not in ("all", "sizes", "times"):
+            raise DiffexploreError(f"include must be 'all', 'sizes' or 'times', got {include!r}")
+        chosen = []
+        for key in self.keys:
+            group = _BY_KEY[key].group
+            if (include == "all" or key in ("n", "formula") or (include == "sizes" and group != "time")
+                    or (include == "times" and group == "time")):
+                chosen.append(_BY_KEY[key])
+        return chosen
+
+    def _table(self, include: str) -> tuple[list[str], list[list[str]]]:
+        columns = self.columns(include)
+        headers = [c.header for c in columns]
+        body = [[format_seconds(row[c.key]) if c.group == "time" else str(row[c.key]) for c in columns]
+                for row in self.rows]
+        return headers, body
+
+    def _aligns(self, include: str) -> tuple[str, ...]:
+        return tuple("left" if c.key == "formula" else "right" for c in self.columns(include))
+
+    def _parts(self, include: str) -> list[str]:
+        """``"all"`` prints as two tables (sizes, then times), so neither is too wide to read."""
+        if include != "all":
+            return [include]
+        return ["sizes", "times"] if any(_BY_KEY[k].group == "time" for k in self.keys) else ["sizes"]
+
+    def to_text(self, include: str = "all") -> str:
+        """Tables for the terminal (sizes, then times when they were measured).
+
+        >>> text = swell("product", [2, 3], sympy=False, timings=False).to_text()
+        >>> print(text.splitlines()[0])
+        expression swell: product (f = x₁·x₂·…·xₙ (n inputs))
+        >>> for line in text.splitlines()[2:]:
+        ...     print(" ".join(line.split()))
+        n inputs f DAG f tree f ops diff DAG diff tree grad DAG forward ops reverse ops
+        --- -------- ------- -------- ------- ---------- ----------- ---------- ------------- -------------
+        2 2 3 3 1 2 2 2 4 3
+        3 3 5 5 2 6 9 6 11 6
+        """
+        lines = [f"expression swell: {self.family} ({self.description})"]
+        for part in self._parts(include):
+            headers, body = self._table(part)
+            lines += ["", tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True,
+                                   colalign=self._aligns(part))]
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def growth(self) -> list[dict[str, Any]]:
+        """For each measured size column: its values at the last two sizes n0 < n1, their difference, their
+        ratio and the exponent k with ratio = (n1/n0)^k (about 1 for linear growth, 2 for quadratic; for
+        exponential growth k is large and keeps rising with n).
+
+        >>> g = swell("logistic", [3, 4], sympy=False, timings=False).growth()
+        >>> [(r["header"], r["difference"], r["ratio"], r["exponent"]) for r in g][:2]
+        [('f DAG', 3, 1.25, 0.78), ('f tree', 48, 2.116, 2.61)]
+        """
+        if len(self.rows) < 2:
+            return []
+        before, last = self.rows[-2], self.rows[-1]
+        n0, n1 = before["n"], last["n"]
+        out = []
+        for c in self.columns("sizes"):
+            a, b = before.get(c.key), last.get(c.key)
+            if c.key in ("n", "formula", "inputs") or not all(isinstance(v, int) for v in (a, b)):
+                continue
+            exponent = None
+            if a > 0 and b > 0 and 0 < n0 < n1:
+                exponent = round(math.log(b / a) / math.log(n1 / n0), 2)
+            out.append({"key": c.key, "header": c.header, "from": a, "to": b, "difference": b - a,
+                        "ratio": round(b / a, 3) if a else None, "exponent": exponent})
+        return out
+
+    def _reverse_ratio(self) -> str | None:
+        ratios = [row["reverse_ops"] / row["f_ops"] for row in self.rows if row.get("f_ops")]
+        if not ratios:
+            return None
+        low, high = min(ratios), max(ratios)
+        spread = f"{low:.3f}" if round(low, 3) == round(high, 3) else f"between {low:.3f} and {high:.3f}"
+        return f"reverse ops / f ops: {spread}"
+
+    def _growth_markdown(self) -> list[str]:
+        growth = self.growth()
+        if not growth:
+            return []
+        n0, n1 = self.rows[-2]["n"], self.rows[-1]["n"]
+        table = [[g["header"], str(g["from"]), str(g["to"]), str(g["difference"]),
+                  "" if g["ratio"] is None else f"{g['ratio']:.3f}",
+                  "" if g["exponent"] is None else f"{g['exponent']:.2f}"] for g in growth]
+        lines = [f"Growth from n = {n0} to n = {n1}. The exponent k solves ratio = ({n1}/{n0})^k: about 1 "
+                 "for linear growth, 2 for quadratic; exponential growth gives a large k that keeps rising "
+                 "with n.", "",
+                 tabulate(table, headers=["measure", f"n = {n0}", f"n = {n1}", "difference", "ratio", "k"],
+                          tablefmt="pipe", disable_numparse=True,
+                          colalign=("left", "right", "right", "right", "right", "right")), ""]
+        ratio = self._reverse_ratio()
+        return lines + ([ratio + ".", ""] if ratio else [])
+
+    def to_markdown(self, include: str = "all") -> str:
+        """A Markdown section: the table(s), the growth over the last step and what each column means."""
+        lines = [f"## Expression swell: {self.family}", "", f"{self.description}.", ""]
+        for part in self._parts(include):
+            headers, body = self._table(part)
+            if part == "times":
+                lines += ["Measured times (median of a few runs on the machine that made this report):", ""]
+            lines += [tabulate(body, headers=headers, tablefmt="pipe", disable_numparse=True,
+                               colalign=self._aligns(part)), ""]
+            if part == "sizes":
+                lines += self._growth_markdown()
+        lines += ["Columns:", ""]
+        lines += [f"- **{c.header}**: {c.meaning}." for c in self.columns(include) if c.key != "n"]
+        if any(c.group != "size" for c in self.columns(include)) and self.timeout is not None:
+            lines += [f"- SymPy steps run in a separate process with a budget of {self.timeout:g} s per "
+                      "cell; `timeout` marks a cell that ran out, `skipped` a larger size of the same step."]
+        if self.notes:
+            lines += ["", "Notes:", ""] + [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _records(self, include: str) -> list[dict[str, Any]]:
+        columns = self.columns(include)
+        return [{c.key: (float(f"{row[c.key]:.4g}") if isinstance(row[c.key], float) else row[c.key])
+                 for c in columns} for row in self.rows]
+
+    def to_csv(self, include: str = "all") -> str:
+        """CSV with the column keys as header; times in seconds (4 significant digits).
+
+        >>> print(swell("nested-sin", [1, 2], sympy=False, timings=False).to_csv(), end="")
+        n,inputs,f_dag,f_tree,f_ops,diff_dag,diff_tree,grad_dag,forward_ops,reverse_ops
+        1,1,2,2,1,2,2,2,2,2
+        2,1,3,3,2,5,6,5,4,4
+        """
+        buffer = io.StringIO()
+        keys = [c.key for c in self.columns(include)]
+        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self._records(include))
+        return buffer.getvalue()
+
+    def to_json(self, include: str = "all") -> str:
+        """JSON: the family, what each column means, and the rows (exact integers; times in seconds)."""
+        document = {"family": self.family, "description": self.description,
+                    "columns": {c.key: c.meaning for c in self.columns(include)},
+                    "rows": self._records(include), "notes": self.notes}
+        if any(c.group != "size" for c in self.columns(include)):
+            document["sympy_budget_seconds"] = self.timeout
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+    def render(self, fmt: str = "table", include: str = "all") -> str:
+        """The report in one of :data:`FORMATS` (``table``, ``md``, ``csv``, ``json``)."""
+        writers = {"table": lambda: self.to_text(include) + "\n", "md": lambda: self.to_markdown(include),
+                   "csv": lambda: self.to_csv(include), "json": lambda: self.to_json(include)}
+        if fmt not in writers:
+            raise DiffexploreError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+        return writers[fmt]()
+
+    def write(self, path: str | Path, fmt: str = "table", include: str = "all") -> Path:
+        """Write :meth:`render`'s text to a file (UTF-8), with an error naming the file if that fails."""
+        path = Path(path)
+        text = self.render(fmt, include)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise DiffexploreError(f"cannot write the report to {str(path)!r}: {reason}") from None
+        return path
+
+    def plot(self, path: str | Path, logx: bool = False) -> Path:
+        """Sizes (and times, when measured) against n on log scales, written to ``path`` (.png, .svg, .pdf).
+
+        Trees are solid lines, shared DAGs dashed, AD operation counts dotted; series with identical
+        values are drawn once with both names.
+        """
+        return _plot(self, Path(path), logx=logx)
+
+
+# ---- the plot ---------------------------------------------------------------------------------------
+
+# key -> (legend label, colour, line style, marker): trees solid, shared DAGs dashed, AD operations dotted.
+_SIZE_SERIES = {
+    "f_tree": ("f as a tree", "tab:red", "-", "o"),
+    "diff_tree": ("derivative as a tree (dx.diff)", "tab:orange", "-", "o"),
+    "sympy_diff_ops": ("SymPy diff (count_ops)", "tab:pink", "-", "D"),
+    "sympy_cse_ops": ("SymPy diff after cse", "tab:purple", "--", "D"),
+    "f_dag": ("f as a DAG", "tab:blue", "--", "s"),
+    "diff_dag": ("derivative DAG (dx.diff)", "tab:cyan", "--", "s"),
+    "grad_dag": ("gradient DAG (dx.gradient_graph)", "tab:green", "--", "o"),
+    "forward_ops": ("forward-mode operations", "tab:brown", ":", "^"),
+    "reverse_ops": ("reverse-mode operations", "black", ":", "v"),
+}
+_TIME_SERIES = {
+    "sympy_diff_s": ("SymPy diff", "tab:pink", "-", "D"),
+    "sympy_cse_s": ("SymPy cse", "tab:purple", "--", "D"),
+    "symbolic_s": ("symbolic: dx.diff + evaluate", "tab:orange", "-", "o"),
+    "forward_s": ("forward mode (dx.grad)", "tab:brown", ":", "^"),
+    "reverse_s": ("reverse mode (dx.grad)", "black", ":", "v"),
+}
+
+
+_LEGEND_TITLES = {True: "solid: trees (no sharing)   dashed: shared DAGs   dotted: AD operations",
+                  False: "solid: symbolic   dashed: after cse   dotted: automatic differentiation"}
+
+
+def _draw(axes, report: SwellReport, series: dict, ns: list[int]) -> None:
+    """One line per series; series with the same values are drawn once, their labels joined by '='."""
+    drawn: dict[tuple, list[str]] = {}
+    styles: dict[tuple, tuple] = {}
+    for key, (label, colour, style, marker) in series.items():
+        if key not in report.keys:
+            continue
+        values = tuple(report.column(key))
+        drawn.setdefault(values, []).append(label)
+        styles.setdefault(values, (colour, style, marker))
+    for values, labels in drawn.items():
+        colour, style, marker = styles[values]
+        hollow = marker in "oD^" and style != "-"       # a ring: a near-equal series below stays visible
+        axes.plot(ns, _numbers(values), color=colour, linestyle=style, marker=marker,
+                  markersize=8 if hollow else 5, markerfacecolor="none" if hollow else colour,
+                  linewidth=1.8, label=" = ".join(labels))
+
+
+def _plot(report: SwellReport, path: Path, logx: bool) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    ns = report.column("n")
+    timed = any(_BY_KEY[k].group == "time" for k in report.keys)
+    figure = Figure(figsize=(13.5, 6.2) if timed else (7.5, 6.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    panels = figure.subplots(1, 2 if timed else 1, squeeze=False)[0]
+    _draw(panels[0], report, _SIZE_SERIES, ns)
+    panels[0].set_title("sizes and operation counts")
+    panels[0].set_ylabel("count (log scale)")
+    if timed:
+        _draw(panels[1], report, _TIME_SERIES, ns)
+        for key, marker in (("sympy_diff_s", "x"), ("sympy_cse_s", "+")):
+            if key not in report.keys or not report.timeout:
+                continue
+            out = [n for n, v in zip(ns, report.column(key), strict=True) if v == "timeout"]
+            if out:
+                label = f"{_TIME_SERIES[key][0]}: timeout ({report.timeout:g} s)"
+                panels[1].plot(out, [report.timeout] * len(out), linestyle="none", marker=marker,
+                               markersize=11, color=_TIME_SERIES[key][1], label=label)
+        panels[1].set_title("measured times (this machine)")
+        panels[1].set_ylabel("seconds (log scale)")
+    for axes in panels:
+        axes.set_yscale("log")
+        axes.set_xlabel("n")
+        if logx:
+            axes.set_xscale("log", base=2)
+        if len(ns) <= 16:
+            axes.xaxis.set_major_locator(FixedLocator(ns))
+            axes.xaxis.set_minor_locator(NullLocator())
+            axes.xaxis.set_major_formatter(ScalarFormatter())
+        axes.grid(True, which="major", alpha=0.35)
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=9, frameon=False,
+                    title=_LEGEND_TITLES[axes is panels[0]], title_fontsize=9)
+    figure.suptitle(f"Expression swell: {report.family}  ({report.description})", fontsize=12)
+    allowed = figure.canvas.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in allowed:
+        raise DiffexploreError(f"cannot plot to {str(path)!r}: the file name must end in one of "
+                               f"{', '.join('.' + t for t in sorted(allowed))}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=110)
+    except OSError as exc:
+        raise DiffexploreError(f"cannot write the plot to {str(path)!r}: {exc.strerror or exc}") from None
+    return path
+
+
+# ---- the entry point ---------------------------------------------------------------------------------
+
+
+def parse_sizes(text: str) -> list[int]:
+    """Sizes from ``"1:12"`` (inclusive), ``"1:12:2"`` (a step), ``"2,4,8"`` or ``"5"``; sorted, once each.
+
+    >>> parse_sizes("1:4"), parse_sizes("8,2,4"), parse_sizes("1:9:4")
+    ([1, 2, 3, 4], [2, 4, 8], [1, 5, 9])
+    """
+    allowed = "write a range 1:12 (inclusive, optionally 1:12:2), a list 2,4,8 or one number"
+    text = (text or "").strip()
+    try:
+        if ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            start, stop, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1
+            if step < 1 or stop < start:
+                raise DiffexploreError(f"--n {text!r}: a range goes up from start to stop with a step of 1 "
+                                       f"or more; {allowed}")
+            sizes = list(range(start, stop + 1, step))
+        else:
+            sizes = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise DiffexploreError(f"--n {text!r} is not a list of sizes; {allowed}") from None
+    if any(n < 0 for n in sizes):
+        raise DiffexploreError(f"--n {text!r}: sizes are whole numbers 0 or more; {allowed}")
+    return sorted(set(sizes))
+
+
+def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, float] | None = None,
+          timeout: float | None = 10.0, sympy: bool = True, timings: bool = True, repeats: int = 5,
+          progress: bool | None = None) -> SwellReport:
+    """Measure how the derivatives of a family of functions grow with n (see the module docstring).
+
+    ``family``: a name (``logistic``, ``nested-sin``, ``product``, ``power-tower``, ``mlp``), a formula
+    containing the size ``n``, a list of formulas, a :class:`~diffexplore.reports.families.Family` or a
+    function n -> graph. ``sizes``: the n to measure (default: the family's). ``at``: values overriding
+    the family's point for the timings. ``timeout``: seconds per SymPy cell (``None``: no budget).
+    ``sympy=False`` / ``timings=False`` leave those columns out. ``progress``: a progress bar on
+    standard error (default: when it is a terminal).
+
+    >>> import diffexplore as dx
+    >>> r = dx.swell("logistic", range(1, 4), sympy=False, timings=False)
+    >>> r.column("f_dag"), r.column("f_tree")
+    ([6, 9, 12], [7, 19, 43])
+    """
+    chosen = families.get(family)
+    if timeout is not None and not timeout > 0:
+        raise DiffexploreError(f"timeout must be a positive number of seconds (or None for no budget), "
+                               f"got {timeout!r}")
+    sizes = chosen.check_sizes(list(sizes) if sizes is not None else list(chosen.default_sizes))
+    keys = ["n"] + (["formula"] if chosen.label else []) + [
+        "inputs", "f_dag", "f_tree", "f_ops", "diff_dag", "diff_tree", "grad_dag"]
+    keys += ["sympy_diff_ops", "sympy_cse_ops"] if sympy else []
+    keys += ["forward_ops", "reverse_ops"]
+    keys += ["sympy_diff_s", "sympy_cse_s"] if sympy and timings else []
+    keys += ["forward_s", "reverse_s", "symbolic_s"] if timings else []
+    steps_per_size = 1 + (len(_SYMPY_STEPS) if sympy else 0) + (1 if timings else 0)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    ran_out: dict[str, int] = {}        # SymPy step -> the size at which it ran out of time
+    with _Progress(total=len(sizes) * steps_per_size, desc=f"swell {chosen.name}", unit="step",
+                   disable=not progress, leave=False, file=sys.stderr) as bar:
+        for n in sizes:
+            f = chosen.build(n)
+            row: dict[str, Any] = {"n": n}
+            if chosen.label:
+                row["formula"] = chosen.label(n)
+            row.update(_structure(f))
+            bar.update()
+            for step in _SYMPY_STEPS if sympy else ():
+                if step in ran_out and n > ran_out[step]:
+                    ops, seconds = "skipped", "skipped"
+                else:
+                    ops, seconds, note = _sympy_cell(step, f, timeout)
+                    if ops == "timeout":
+                        ran_out[step] = n
+                    if note:
+                        notes.append(f"n = {n}: {note}")
+                row[f"sympy_{step}_ops"] = ops
+                if timings:
+                    row[f"sympy_{step}_s"] = seconds
+                bar.update()
+            if timings:
+                point = {**chosen.point(n), **dict(at or {})}
+                cells, failed = _timing_cells(f, point, repeats)
+                row.update(cells)
+                notes += [f"n = {n}: {note}" for note in failed]
+                bar.update()
+            rows.append({key: row[key] for key in keys})
+    return SwellReport(family=chosen.name, description=chosen.description, rows=rows, keys=keys,
+                       timeout=timeout if sympy else None, notes=notes)
