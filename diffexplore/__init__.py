@@ -22,6 +22,7 @@ from .symbolic import diff, gradient_graph, hessian
 from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 
 # --- render (issue 4) ---
+from .render import Drawing, render, to_dot, write_drawing
 # --- reports: swell (issue 5) ---
 from .reports import families
 from .reports.swell import SwellReport, operation_counts, swell
@@ -29,6 +30,8 @@ from .reports.swell import SwellReport, operation_counts, swell
 from .reports.traces import trace_table
 from .reports.steps import cost_table, step_sweep
 # --- trace and user primitives (issue 7) ---
+from .trace import BranchWarning, TraceWarning, trace
+from .primitives import GradientCheckError, check_grads, primitive
 # --- arrays and nn (issue 8) ---
 # --- compile (issue 9) ---
 # --- explorer (issue 10) ---

@@ -1,0 +1,349 @@
+"""Show: what each view draws, as plain data (boxes, arrows, a title), before any DOT is written.
+
+A view is built from a graph, its short names and optionally the results of an evaluator:
+
+- :func:`original_view`: inputs, constants and operations of f, with primal values when given;
+- :func:`symbolic_view`: the derivative DAG(s), nodes shared with f keeping f's names and a grey style;
+- :func:`adjoint_view`: per node v and v̄ = ∂f/∂v (a fan-out node shows its adjoint as the sum of its
+  contributions), per edge the local partial ∂u/∂v, per input the gradient entry;
+- :func:`tangent_view`: per node v and v̇ = ∂v/∂w for a seed direction, per edge ∂u/∂v.
+
+Nothing here computes derivatives: the numbers come from :func:`diffexplore.reverse` and
+:func:`diffexplore.forward` results; this module only arranges them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..evaluate import ForwardResult, ReverseResult
+from ..formula import formula
+from ..graph import Node, nodes
+from .labels import expression, format_sum, format_value, short_names
+
+__all__ = ["Row", "Box", "Arrow", "View", "original_view", "symbolic_view", "adjoint_view",
+           "tangent_view", "point_text", "original_title", "symbolic_title", "adjoint_title",
+           "tangent_title", "active_nodes", "VBAR", "VDOT"]
+
+#: v with a bar (the adjoint ∂f/∂v) and v with a dot (the tangent ∂v/∂w).
+VBAR = "v\u0304"
+VDOT = "v\u0307"
+#: A fan-out sum with more terms than this is shown by its count and total only.
+MAX_TERMS = 4
+#: Formulas in titles are cut at this many characters; at most this many are listed.
+TITLE_FORMULA_LENGTH = 64
+MAX_TITLE_FORMULAS = 3
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a box: one or more cells and a style (plain, bold, dim, adjoint, tangent, gradient,
+    heading)."""
+
+    cells: tuple[str, ...]
+    style: str = "plain"
+
+
+@dataclass(frozen=True)
+class Box:
+    """One drawn node: its short name, what it computes, rows of values, its kind (variable,
+    constant, operation, shared, new, inactive, table), and whether it is the output."""
+
+    key: str
+    expression: str
+    rows: tuple[Row, ...] = ()
+    kind: str = "operation"
+    output: bool = False
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """An edge from an argument (tail) to the node that uses it (head), with an optional label."""
+
+    tail: str
+    head: str
+    label: str = ""
+    style: str = "data"
+
+
+@dataclass(frozen=True)
+class View:
+    """One cluster of the drawing."""
+
+    name: str
+    title: tuple[str, ...]
+    boxes: tuple[Box, ...]
+    arrows: tuple[Arrow, ...] = field(default=())
+
+
+def point_text(at: Mapping[str, Any] | None, digits: int = 4, max_items: int = 5) -> str:
+    """A point as ``x = 1, y = 2`` (after ``max_items`` values, only how many more there are).
+
+    >>> point_text({"x": 1.0, "y": 2.5})
+    'x = 1, y = 2.5'
+    >>> point_text({f"x{i}": float(i) for i in range(9)}, max_items=2)
+    'x0 = 0, x1 = 1, … (7 more)'
+    """
+    items = list((at or {}).items())
+    text = ", ".join(f"{name} = {format_value(value, digits)}" for name, value in items[:max_items])
+    if len(items) > max_items:
+        text += f", … ({len(items) - max_items} more)"
+    return text
+
+
+def original_title(f: Node, at: Mapping[str, Any] | None = None, digits: int = 4) -> tuple[str, ...]:
+    """The original view's title: f's formula and the point."""
+    if not at:
+        return (f"original: f = {formula(f, max_length=TITLE_FORMULA_LENGTH)}",
+                "the compute graph; arrows point from an argument to its use")
+    return (f"original: f = {formula(f, max_length=TITLE_FORMULA_LENGTH)}", f"at {point_text(at, digits)}")
+
+
+def symbolic_title(derivatives: Mapping[str, Node], how: str) -> tuple[str, ...]:
+    """The symbolic view's title: how the derivative was built and (the first few of) its formulas."""
+    title = [f"symbolic derivative ({how})"]
+    listed = list(derivatives.items())
+    for label, root in listed[:MAX_TITLE_FORMULAS]:
+        title.append(f"{label} = {formula(root, max_length=TITLE_FORMULA_LENGTH)}")
+    if len(listed) > MAX_TITLE_FORMULAS:
+        title.append(f"… and {len(listed) - MAX_TITLE_FORMULAS} more derivatives, drawn as one DAG")
+    return tuple(title)
+
+
+def adjoint_title(at: Mapping[str, Any] | None = None, digits: int = 4) -> tuple[str, ...]:
+    """The adjoint view's title: the point and how to read the numbers."""
+    return ("reverse mode (adjoints)", f"at {point_text(at, digits)}",
+            f"{VBAR} = ∂f/∂v = Σ ū·∂u/∂v over the uses u of v: one sweep down from f gives every ∂f/∂x",
+            "edge labels: the local partial ∂u/∂v; dashed: constants (no adjoint needed)")
+
+
+def tangent_title(seed: Mapping[str, Any], at: Mapping[str, Any] | None = None, digits: int = 4,
+                  edge_labels: bool = True) -> tuple[str, ...]:
+    """The tangent view's title: the seed, the point and how to read the numbers."""
+    unit = _unit_seed(seed)
+    seed_text = ", ".join(f"{name}\u0307 = {format_value(v, digits)}" for name, v in seed.items())
+    title = ["forward mode (tangents)", f"seed {seed_text} at {point_text(at, digits)}",
+             f"{VDOT} = ∂v/∂{unit or 'w'} = Σ ∂v/∂u·u̇ over the arguments u of v: one sweep up per input"]
+    if edge_labels:
+        title.append("edge labels: the local partial ∂u/∂v")
+    return tuple(title)
+
+
+def _unit_seed(seed: Mapping[str, Any]) -> str | None:
+    """The variable of a seed that is 1 in one variable (and nothing else), else None."""
+    if len(seed) == 1:
+        name, value = next(iter(seed.items()))
+        if isinstance(value, (int, float)) and value == 1.0:
+            return name
+    return None
+
+
+def active_nodes(order: list[Node]) -> set[Node]:
+    """The nodes that depend on a variable (the others are constant and get no adjoint or tangent).
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("x + 2*3")
+    >>> sorted(n.op for n in active_nodes(dx.nodes(f)))
+    ['add', 'var']
+    """
+    active: set[Node] = set()
+    for n in order:
+        if n.is_variable or any(a in active for a in n.args):
+            active.add(n)
+    return active
+
+
+def _kind(node: Node) -> str:
+    if node.is_variable:
+        return "variable"
+    if node.is_constant:
+        return "constant"
+    return "operation"
+
+
+def _shows_value(node: Node) -> bool:
+    """Constants show their value (or its summary) in the expression already."""
+    return not node.is_constant
+
+
+def _data_arrows(order: list[Node], names: dict[Node, str], label=None, style=None) -> tuple[Arrow, ...]:
+    arrows = []
+    for n in order:
+        for pos, a in enumerate(n.args):
+            arrows.append(Arrow(tail=names[a], head=names[n],
+                                label=label(n, pos) if label else "",
+                                style=style(n, pos) if style else "data"))
+    return tuple(arrows)
+
+
+def original_view(f: Node, names: dict[Node, str], primals: Mapping[Node, Any] | None = None,
+                  at: Mapping[str, Any] | None = None, digits: int = 4) -> View:
+    """The compute graph of f: one box per node (with its value v when ``primals`` are given).
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("x*y + 1")
+    >>> view = original_view(f, short_names(dx.nodes(f)))
+    >>> [(b.key, b.expression) for b in view.boxes]
+    [('a', 'x'), ('b', 'y'), ('c', 'a × b'), ('d', '1'), ('e', 'c + d')]
+    """
+    order = nodes(f)
+    boxes = []
+    for n in order:
+        rows: list[Row] = []
+        if primals is not None and (n is f or _shows_value(n)):
+            rows.append(Row((f"{'f' if n is f else 'v'} = {format_value(primals[n], digits)}",)))
+        boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
+                         kind=_kind(n), output=n is f))
+    return View("original", original_title(f, at, digits), tuple(boxes), _data_arrows(order, names))
+
+
+def symbolic_view(f: Node, derivatives: Mapping[str, Node], names: dict[Node, str],
+                  primals: Mapping[Node, Any] | None = None, how: str = "pruned",
+                  digits: int = 4) -> tuple[View, dict[Node, str]]:
+    """The derivative DAG(s): ``derivatives`` maps a label such as ``∂f/∂x`` to its root node.
+
+    Nodes shared with f keep f's short names (kind ``shared``); new nodes get further names (kind
+    ``new``). Returns the view and the names extended by the new nodes.
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("sin(x)")
+    >>> names = short_names(dx.nodes(f))
+    >>> view, names = symbolic_view(f, {"∂f/∂x": dx.diff(f, "x")}, names)
+    >>> [(b.key, b.expression, b.kind) for b in view.boxes]
+    [('a', 'x', 'shared'), ('c', 'cos(a)', 'new')]
+    """
+    roots = list(derivatives.values())
+    order = nodes(*roots)
+    names = short_names(order, names)
+    in_f = set(nodes(f))
+    root_labels: dict[Node, list[str]] = {}
+    for label, root in derivatives.items():
+        root_labels.setdefault(root, []).append(label)
+    boxes = []
+    for n in order:
+        rows: list[Row] = []
+        value = format_value(primals[n], digits) if primals is not None and n in primals else None
+        if n in root_labels:
+            text = " = ".join(root_labels[n])
+            rows.append(Row((f"{text} = {value}" if value is not None else text,), "bold"))
+        elif value is not None and _shows_value(n):
+            rows.append(Row((f"v = {value}",)))
+        boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
+                         kind="shared" if n in in_f else "new", output=n in root_labels))
+    shared = sum(1 for n in order if n in in_f)
+    title = symbolic_title(derivatives, how) + (
+        f"{len(order)} nodes: {shared} shared with f (grey), {len(order) - shared} new (yellow)",)
+    return View("symbolic", title, tuple(boxes), _data_arrows(order, names)), names
+
+
+def _contributions_by_edge(result: ReverseResult) -> dict[tuple[Node, int], Any]:
+    """The amount ū·∂u/∂v each edge (u, position of v) added to v̄, from the sweep's records."""
+    by_edge = {}
+    records = zip(result.partials, result.contributions, strict=False)
+    for (child, pos), (parent, child_again, amount) in records:
+        if child_again is child and child.args[pos] is parent:
+            by_edge[(child, pos)] = amount
+    return by_edge
+
+
+def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
+                 at: Mapping[str, Any] | None = None, digits: int = 4) -> View:
+    """Reverse mode drawn: each node's v and v̄ = ∂f/∂v, each edge's local partial ∂u/∂v.
+
+    A node used several times (fan-out) shows its adjoint as the sum of the contributions ū·∂u/∂v,
+    in the order the backward sweep added them; each input shows its gradient entry ∂f/∂x.
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("x*x")
+    >>> r = dx.reverse(f, {"x": 3.0})
+    >>> view = adjoint_view(f, short_names(dx.nodes(f)), r)
+    >>> [row.cells[0] for row in view.boxes[0].rows]
+    ['v = 3', 'v̄ = 3 + 3 = 6', '∂f/∂x = 6']
+    """
+    order = nodes(f)
+    active = active_nodes(order)
+    primals, adjoints, partials = result.primals, result.adjoints, result.partials
+    terms: dict[Node, list] = {}
+    for parent, _child, amount in result.contributions:
+        terms.setdefault(parent, []).append(amount)
+    boxes = []
+    for n in order:
+        rows: list[Row] = []
+        if _shows_value(n) or n is f:
+            rows.append(Row((f"v = {format_value(primals[n], digits)}",)))
+        if n in active:
+            total = format_value(adjoints[n], digits)
+            parts = terms.get(n, [])
+            if n is f:
+                text = f"{VBAR} = {total} (seed)"
+            elif len(parts) < 2:
+                text = f"{VBAR} = {total}"
+            elif len(parts) <= MAX_TERMS:
+                text = f"{VBAR} = {format_sum(parts, digits)} = {total}"
+            else:
+                text = f"{VBAR} = sum of {len(parts)} terms = {total}"
+            rows.append(Row((text,), "adjoint"))
+            if n.is_variable:
+                rows.append(Row((f"∂f/∂{n.name} = {total}",), "gradient"))
+        boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
+                         kind=_kind(n) if n in active else "inactive", output=n is f))
+    by_edge = _contributions_by_edge(result)
+
+    def label(n: Node, pos: int) -> str:
+        if (n, pos) not in partials:
+            return ""
+        local = partials[(n, pos)]
+        if local is None:        # an array operation's vector-Jacobian product: show what it added
+            return f"adds {format_value(by_edge.get((n, pos)), digits)}"
+        return f"∂{names[n]}/∂{names[n.args[pos]]} = {format_value(local, digits)}"
+
+    def style(n: Node, pos: int) -> str:
+        return "adjoint" if n.args[pos] in active else "inactive"
+
+    return View("adjoint", adjoint_title(at, digits), tuple(boxes), _data_arrows(order, names, label, style))
+
+
+def tangent_view(f: Node, names: dict[Node, str], result: ForwardResult,
+                 partials: Mapping[tuple[Node, int], Any] | None = None,
+                 at: Mapping[str, Any] | None = None, digits: int = 4) -> View:
+    """Forward mode drawn: each node's v and v̇ = ∂v/∂w for the seed; edges show ∂u/∂v when given.
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("x*y")
+    >>> r = dx.forward(f, {"x": 2.0, "y": 3.0}, seed="x")
+    >>> view = tangent_view(f, short_names(dx.nodes(f)), r)
+    >>> [row.cells[0] for row in view.boxes[-1].rows]
+    ['v = 6', 'v̇ = 3', '∂f/∂x = 3']
+    """
+    order = nodes(f)
+    active = active_nodes(order)
+    seed = dict(result.seed)
+    unit = _unit_seed(seed)
+    boxes = []
+    for n in order:
+        rows: list[Row] = []
+        if _shows_value(n) or n is f:
+            rows.append(Row((f"v = {format_value(result.primals[n], digits)}",)))
+        tangent = format_value(result.tangents[n], digits)
+        if n.is_variable and n.name in seed:
+            rows.append(Row((f"{VDOT} = {tangent} (seed)",), "tangent"))
+        else:
+            rows.append(Row((f"{VDOT} = {tangent}",), "tangent" if n in active else "dim"))
+        if n is f:
+            what = f"∂f/∂{unit}" if unit else "directional derivative"
+            rows.append(Row((f"{what} = {tangent}",), "gradient"))
+        boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
+                         kind=_kind(n) if n in active else "inactive", output=n is f))
+
+    def label(n: Node, pos: int) -> str:
+        if partials is None or partials.get((n, pos)) is None:
+            return ""
+        return f"∂{names[n]}/∂{names[n.args[pos]]} = {format_value(partials[(n, pos)], digits)}"
+
+    def style(n: Node, pos: int) -> str:
+        return "tangent" if n.args[pos] in active else "inactive"
+
+    title = tangent_title(seed, at, digits, edge_labels=partials is not None)
+    return View("tangent", title, tuple(boxes), _data_arrows(order, names, label, style))

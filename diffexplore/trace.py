@@ -1,0 +1,587 @@
+"""Build: ordinary Python functions to graphs, by running them on tracing values.
+
+:func:`trace` calls a Python function with a :class:`Tracer` in place of each argument. A tracer carries
+two things: the graph node that computes it and its number at the trace point. Arithmetic and the
+library's functions record nodes (and compute the numbers with the same rule-table implementations the
+evaluators use); comparisons, ``bool``, ``int`` and ``float`` use the numbers, so ``if`` and ``while``
+run exactly as they would on floats. The result is the graph of the path the program actually took,
+a plain :class:`~diffexplore.graph.Node` that every evaluator, differentiator and drawing accepts.
+
+That graph is only valid on its own path. Every decision the program took from a number is recorded as
+a :class:`Decision` (``left op right`` came out ``outcome``) and kept beside the graph, in
+:data:`diffexplore.evaluate.guards`: after each primal sweep of the graph the decisions are re-checked on
+the new values, and a :class:`BranchWarning` names the condition and the point where one would flip.
+
+Conventions (README, "Programs with branches and loops"):
+
+- Python's ``max(a, b)`` and ``min(a, b)`` compare, so on tracers they are branches (recorded
+  decisions); a tie keeps the first argument, as ``dx.maximum`` does. ``dx.maximum``, ``dx.relu`` and
+  ``dx.abs`` are primitives, valid on both sides of their kink (subgradients: relu'(0) = abs'(0) = 0).
+- ``abs(t)`` of a tracer is the ``abs`` primitive (no decision): its graph is valid everywhere.
+- ``int(t)``, ``round(t)``, ``math.floor(t)`` record that the integer part stays the same.
+- ``float(t)`` (and so ``math.exp(t)`` and other :mod:`math` functions) turns a tracer into a plain number:
+  the derivative stops there. It is recorded and warned about (:class:`TraceWarning`).
+- NumPy's ufuncs on tracers (``np.exp(t)``, ``np.maximum(t, 0)``) map to the rule table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import operator
+import re
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DiffexploreError, DomainError
+from .evaluate import Plan, as_point, guards
+from .formula import formula
+from .graph import PRIMITIVES, Node, apply, constant, free_variables, nodes, variable
+
+__all__ = ["trace", "trace_file", "Tracer", "Decision", "BranchGuard", "BranchWarning", "TraceWarning",
+           "branch_decisions"]
+
+
+class TraceWarning(UserWarning):
+    """Something about a trace a reader should know (a value left the graph through ``float()``, or a
+    decision cannot be re-checked)."""
+
+
+class BranchWarning(TraceWarning):
+    """A traced graph was evaluated where one of the program's decisions would come out differently."""
+
+
+_COMPARISONS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
+                                     ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
+_INTEGER_PARTS: dict[str, Callable] = {"int": np.trunc, "round": np.round, "floor": np.floor,
+                                       "ceil": np.ceil}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision a traced program took from a number.
+
+    ``op`` is a comparison (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``: ``left op right`` was
+    ``outcome``), an integer part (``int``, ``round``, ``floor``, ``ceil``: ``op(left)`` was ``outcome``)
+    or ``float`` (the number ``outcome`` left the graph as a constant). ``site`` is where in the program
+    the decision was taken (``file.py:12 in func``).
+    """
+
+    left: Node
+    op: str
+    right: Node | None
+    outcome: Any
+    site: str
+
+    def holds(self, left_value: Any, right_value: Any = None) -> Any:
+        """Whether the decision comes out the same for these values (elementwise for arrays)."""
+        if self.op in _COMPARISONS:
+            return _COMPARISONS[self.op](np.real(left_value), np.real(right_value)) == self.outcome
+        if self.op in _INTEGER_PARTS:
+            return _INTEGER_PARTS[self.op](np.real(left_value)) == self.outcome
+        return left_value == self.outcome
+
+    def condition(self, limit: int = 40) -> str:
+        """The decision as text, e.g. ``x*x < 1`` (long operands shortened to their operation, ``abs(…)``).
+
+        >>> import diffexplore as dx
+        >>> x = dx.variable("x")
+        >>> Decision(dx.abs(x - 1), "<", dx.constant(0.5), True, "").condition()
+        'abs(x - 1) < 0.5'
+        """
+        left = _brief(self.left, limit)
+        if self.op in _COMPARISONS:
+            return f"{left} {self.op} {_brief(self.right, limit)}"
+        return f"{self.op}({left})"
+
+    def __str__(self) -> str:
+        return f"{self.condition()} -> {self.outcome!r}   ({self.site})"
+
+
+def _brief(node: Node, limit: int) -> str:
+    """A node's formula, or (when longer than ``limit``) its top operation with its arguments elided."""
+    text = formula(node, max_length=limit + 1)
+    if len(text) <= limit:
+        return text
+    rule = node.rule
+    if rule.infix and len(node.args) == 2:
+        parts = []
+        for a in node.args:
+            part = formula(a, max_length=limit // 2 + 1)
+            parts.append(part if len(part) <= limit // 2 and not a.rule.infix else "(…)")
+        return f"{parts[0]}{rule.infix}{parts[1]}"
+    return f"{rule.name}(…)"
+
+
+class _Recording:
+    """The state of one trace: the point, and the decisions in the order the program took them."""
+
+    def __init__(self, point: dict[str, Any]):
+        self.point = point
+        self.decisions: list[Decision] = []
+
+    def value_of(self, node: Node) -> Any:
+        """The number of a graph node that entered the program from outside (a constant or an input)."""
+        if node.is_constant:
+            return node.value
+        if node.is_variable and node.name in self.point:
+            return self.point[node.name]
+        raise DiffexploreError(
+            f"the traced function used the graph node {formula(node, max_length=60)!r}, which has no "
+            "number at the trace point; compute with the function's arguments (and numbers) instead")
+
+    def record(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+
+
+def _call_site() -> str:
+    """``file.py:line in function`` of the innermost frame outside this module."""
+    frame = sys._getframe(1)
+    here = __file__
+    while frame is not None and frame.f_code.co_filename == here:
+        frame = frame.f_back
+    if frame is None:  # pragma: no cover - there is always a caller
+        return "?"
+    return f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+_NUMBER_TYPES = (int, float, complex, np.number, np.ndarray)
+_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
+
+
+class Tracer:
+    """A value of a traced program: ``node`` (the graph that computes it) and ``value`` (its number).
+
+    Make tracers with :func:`trace`, not directly.
+
+    >>> import diffexplore as dx
+    >>> def f(x):
+    ...     print(x)
+    ...     return x * x
+    >>> g = dx.trace(f, x=3.0)
+    Tracer x = 3.0
+    >>> print(g)
+    x*x
+    """
+
+    __slots__ = ("node", "value", "recording")
+    __hash__ = object.__hash__          # identity, as for nodes (``==`` is a recorded comparison)
+
+    def __init__(self, node: Node, value: Any, recording: _Recording):
+        self.node = node
+        self.value = value
+        self.recording = recording
+
+    def __repr__(self) -> str:
+        return f"Tracer {formula(self.node, max_length=60)} = {self.value!r}"
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    # ---- arithmetic records nodes ---------------------------------------------------------------------
+    def __dx_apply__(self, rule, args: tuple, attr: Any) -> Tracer:
+        """Apply a primitive to arguments of which at least one is a tracer (called by ``graph.apply``)."""
+        arg_nodes, arg_values = [], []
+        for a in args:
+            if isinstance(a, Tracer):
+                arg_nodes.append(a.node)
+                arg_values.append(a.value)
+            elif isinstance(a, Node):
+                arg_nodes.append(a)
+                arg_values.append(self.recording.value_of(a))
+            else:
+                c = constant(a)
+                arg_nodes.append(c)
+                arg_values.append(c.value)
+        if len(args) != rule.arity:
+            raise DiffexploreError(f"{rule.name} takes {rule.arity} argument(s), got {len(args)}")
+        node = apply(rule, *arg_nodes, attr=attr)
+        return Tracer(node, _compute(rule, arg_values, attr), self.recording)
+
+    def _operator(self, name: str, left: Any, right: Any) -> Any:
+        if not isinstance(left, (Tracer, Node, *_NUMBER_TYPES)) or \
+                not isinstance(right, (Tracer, Node, *_NUMBER_TYPES)):
+            return NotImplemented
+        return self.__dx_apply__(PRIMITIVES[name], (left, right), None)
+
+    def __add__(self, other): return self._operator("add", self, other)
+    def __radd__(self, other): return self._operator("add", other, self)
+    def __sub__(self, other): return self._operator("sub", self, other)
+    def __rsub__(self, other): return self._operator("sub", other, self)
+    def __mul__(self, other): return self._operator("mul", self, other)
+    def __rmul__(self, other): return self._operator("mul", other, self)
+    def __truediv__(self, other): return self._operator("div", self, other)
+    def __rtruediv__(self, other): return self._operator("div", other, self)
+    def __pow__(self, other): return self._operator("pow", self, other)
+    def __rpow__(self, other): return self._operator("pow", other, self)
+    def __neg__(self): return self.__dx_apply__(PRIMITIVES["neg"], (self,), None)
+    def __pos__(self): return self
+    def __abs__(self): return self.__dx_apply__(PRIMITIVES["abs"], (self,), None)
+
+    # ---- decisions use the numbers and are recorded ---------------------------------------------------
+    def _compare(self, op: str, other: Any) -> Any:
+        if not isinstance(other, (Tracer, Node, *_NUMBER_TYPES)):
+            return NotImplemented
+        if isinstance(other, Tracer):
+            right_node, right_value = other.node, other.value
+        elif isinstance(other, Node):
+            right_node, right_value = other, self.recording.value_of(other)
+        else:
+            right_node = constant(other)
+            right_value = right_node.value
+        outcome = _COMPARISONS[op](self.value, right_value)
+        if np.ndim(outcome):
+            raise DiffexploreError(
+                f"comparing array values ({formula(self.node, max_length=40)} {op} ...) in a traced "
+                "program is ambiguous; trace scalar functions, or use dx.maximum / dx.step")
+        outcome = bool(outcome)
+        self.recording.record(Decision(self.node, op, right_node, outcome, _call_site()))
+        return outcome
+
+    def __lt__(self, other): return self._compare("<", other)
+    def __le__(self, other): return self._compare("<=", other)
+    def __gt__(self, other): return self._compare(">", other)
+    def __ge__(self, other): return self._compare(">=", other)
+    def __eq__(self, other): return self._compare("==", other)
+    def __ne__(self, other): return self._compare("!=", other)
+
+    def __bool__(self) -> bool:
+        return self._compare("!=", 0.0)
+
+    def _integer_part(self, op: str) -> int:
+        if np.ndim(self.value):
+            raise DiffexploreError(f"{op}() of an array value in a traced program is not defined")
+        result = int(_INTEGER_PARTS[op](np.real(self.value)))
+        self.recording.record(Decision(self.node, op, None, result, _call_site()))
+        return result
+
+    def __int__(self) -> int: return self._integer_part("int")
+    def __trunc__(self) -> int: return self._integer_part("int")
+    def __floor__(self) -> int: return self._integer_part("floor")
+    def __ceil__(self) -> int: return self._integer_part("ceil")
+
+    def __round__(self, ndigits: int | None = None) -> int:
+        if ndigits is not None:
+            raise DiffexploreError("round(value, ndigits) of a traced value is not supported; round(value) "
+                                   "(an integer, recorded as a decision) is")
+        return self._integer_part("round")
+
+    def __float__(self) -> float:
+        site = _call_site()
+        warnings.warn(
+            f"float() of the traced value {formula(self.node, max_length=40)} at {site} (math.* functions "
+            "call it) makes it a plain number: the derivative does not flow through it. Use dx.exp, "
+            "dx.sin, ... instead of math.exp, math.sin, ...", TraceWarning, stacklevel=2)
+        self.recording.record(Decision(self.node, "float", None, float(self.value), site))
+        return float(self.value)
+
+    # ---- NumPy functions map to the rule table --------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        if ufunc.__name__ in _UFUNC_COMPARISONS:
+            left, right = inputs
+            op = _UFUNC_COMPARISONS[ufunc.__name__]
+            if isinstance(left, Tracer):
+                return left._compare(op, right)
+            return right._compare(_MIRRORED[op], left)
+        name = _UFUNCS.get(ufunc.__name__)
+        if name is None:
+            return NotImplemented
+        if name == "pos":
+            return inputs[0]
+        return self.__dx_apply__(PRIMITIVES[name], inputs, None)
+
+
+_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+           "power": "pow", "negative": "neg", "positive": "pos", "exp": "exp", "log": "log", "sin": "sin",
+           "cos": "cos", "tan": "tan", "tanh": "tanh", "sqrt": "sqrt", "absolute": "abs", "sign": "sign",
+           "maximum": "maximum", "minimum": "minimum"}
+_UFUNC_COMPARISONS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">=",
+                      "equal": "==", "not_equal": "!="}
+
+
+def _compute(rule, values: list, attr: Any) -> Any:
+    """The number of one operation, by the rule table's implementation (as the evaluators compute it)."""
+    try:
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
+            if rule.has_attr:
+                return rule.impl(*values, attr=attr)
+            return rule.impl(*values)
+    except _DOMAIN_ERRORS as exc:
+        shown = ", ".join(repr(v) for v in values)
+        raise DomainError(f"while tracing, {rule.name}({shown}) at {_call_site()} failed: "
+                          f"{exc or type(exc).__name__}. The operation {rule.name!r} is not defined there."
+                          ) from None
+
+
+# ---- the guard: re-check the decisions after every primal sweep ------------------------------------------
+
+
+class BranchGuard:
+    """The decisions a traced graph depends on, re-checked on the values of every primal sweep.
+
+    Registered in :data:`diffexplore.evaluate.guards` under the graph's root; called with the primal
+    value of every node of the graph (and, if the evaluator passes it, the point).
+    """
+
+    def __init__(self, root: Node, decisions: list[Decision], point: dict[str, Any]):
+        self.decisions = list(decisions)
+        self.point = dict(point)
+        operands = [d.left for d in decisions] + [d.right for d in decisions if d.right is not None]
+        in_graph = set(nodes(root))
+        outside = [n for n in dict.fromkeys(operands) if n not in in_graph]
+        # The operands the graph does not compute are evaluated from the same variables by a small plan.
+        self._plan = Plan(outside) if outside else None
+        graph_names = {v.name for v in free_variables(root)}
+        self.unverifiable: list[Decision] = []
+        if {v.name for v in free_variables(*operands)} - graph_names:   # one walk; per decision only if so
+            self.unverifiable = [d for d in decisions
+                                 if {v.name for v in free_variables(*_operands(d))} - graph_names]
+
+    def __call__(self, primals: Mapping[Node, Any], point: Mapping[str, Any] | None = None) -> None:
+        names = {n.attr[0]: v for n, v in primals.items() if n.rule.name == "var"}
+        if point:
+            for name, value in point.items():
+                names.setdefault(name, value)
+        values = dict(primals)
+        try:
+            self._evaluate_outside(values, names)
+        except _DOMAIN_ERRORS as exc:
+            warnings.warn(f"a branch condition of this traced graph cannot be evaluated at "
+                          f"{_describe_point(names)} ({exc}); the traced program takes another path or "
+                          "fails there. Trace it again at this point.", BranchWarning, stacklevel=4)
+            return
+        flipped = []
+        for d in self.decisions:
+            if d.left not in values or (d.right is not None and d.right not in values):
+                continue                       # depends on a variable this evaluation did not give
+            left = values[d.left]
+            right = values[d.right] if d.right is not None else None
+            same = d.holds(left, right)
+            if not np.all(same):
+                flipped.append((d, same, left, right))
+        if flipped:
+            warnings.warn(_flip_message(flipped, names, self.point), BranchWarning, stacklevel=4)
+
+    def _evaluate_outside(self, values: dict, names: dict) -> None:
+        p = self._plan
+        if p is None:
+            return
+        slots: list = [values.get(n) for n in p.order]
+        for i, value in p.constants:
+            slots[i] = value
+        for i, name, _shape in p.variables:
+            if name not in names:
+                return                         # cannot be checked at this point: skip these decisions
+            slots[i] = names[name]
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
+            for i, impl, idx, _arity in p.ops:
+                if slots[i] is None:
+                    slots[i] = impl(*[slots[j] for j in idx])
+        values.update(zip(p.order, slots, strict=True))
+
+
+def _operands(d: Decision) -> list[Node]:
+    return [d.left] if d.right is None else [d.left, d.right]
+
+
+def _describe_point(names: Mapping[str, Any], first: Any = None) -> str:
+    parts = []
+    for name, value in names.items():
+        if np.ndim(value) and first is not None:
+            value = np.asarray(value)[first]
+        parts.append(f"{name}={_short(value)}")
+    return ", ".join(parts) if parts else "this point"
+
+
+def _short(value: Any) -> str:
+    if np.ndim(value):
+        return f"array{np.shape(value)}"
+    return f"{value:.6g}" if isinstance(value, (float, np.floating)) else repr(value)
+
+
+def _flip_message(flipped: list, names: Mapping[str, Any], traced_at: Mapping[str, Any]) -> str:
+    first_index = None
+    _d, same, _left, _right = flipped[0]
+    if np.ndim(same):
+        bad = np.argwhere(~np.asarray(same))
+        first_index = tuple(bad[0])
+        where = f"at {len(bad)} of {np.size(same)} points, first at {_describe_point(names, first_index)}"
+    else:
+        where = f"at {_describe_point(names)}"
+    count = "a decision" if len(flipped) == 1 else f"{len(flipped)} decisions"
+    lines = [f"the traced graph is only valid on its own branch, and {where} {count} would come out "
+             "differently:"]
+    for d, _same, left, right in flipped[:3]:
+        if first_index is not None:
+            left = np.asarray(left)[first_index] if np.ndim(left) else left
+            right = np.asarray(right)[first_index] if np.ndim(right) else right
+        here = _short(left) if right is None else f"{_short(left)} {d.op} {_short(right)}"
+        lines.append(f"  {d.condition()} was {d.outcome!r} when traced at {_describe_point(traced_at)} "
+                     f"({d.site}); here: {here}")
+    if len(flipped) > 3:
+        lines.append(f"  ... and {len(flipped) - 3} more")
+    lines.append("Trace the function again at this point (dx.trace) to get the graph of that path.")
+    return "\n".join(lines)
+
+
+def branch_decisions(f: Node) -> list[Decision]:
+    """The decisions a traced graph depends on, in the order the program took them ([] for other graphs).
+
+    >>> import diffexplore as dx
+    >>> g = dx.trace(lambda x: x * x if x < 1 else x, x=0.5)
+    >>> [str(d).split("   ")[0] for d in branch_decisions(g)]
+    ['x < 1 -> True']
+    """
+    guard = guards.get(f)
+    return list(guard.decisions) if isinstance(guard, BranchGuard) else []
+
+
+# ---- tracing -----------------------------------------------------------------------------------------
+
+
+def trace(fn: Callable, at: Mapping[str, Any] | None = None, /, **values: Any) -> Node:
+    """The graph of the path ``fn`` takes at a point: ``trace(fn, x=1.0, y=2.0)`` or ``trace(fn, at)``.
+
+    ``fn`` is called with a tracer for each named argument (by keyword); its ``if``/``while`` use the
+    numbers, its arithmetic records nodes. The decisions it took are re-checked whenever the graph is
+    evaluated (a :class:`BranchWarning` names a condition that would flip).
+
+    >>> import diffexplore as dx
+    >>> def piecewise(x):
+    ...     if x < 1:
+    ...         return x * x
+    ...     return 2 * dx.sqrt(x) - 1
+    >>> left, right = dx.trace(piecewise, x=0.5), dx.trace(piecewise, x=4.0)
+    >>> print(left, "|", right)
+    x*x | 2*sqrt(x) - 1
+    >>> dx.grad(left, {"x": 0.5}), dx.grad(right, {"x": 4.0})
+    ({'x': 1.0}, {'x': 0.5})
+    """
+    if not callable(fn):
+        raise DiffexploreError(f"trace needs a function, got {type(fn).__name__}")
+    given = dict(at or {})
+    given.update(values)
+    point = as_point(given)
+    recording = _Recording(point)
+    positional, keywords = _arguments(fn, point, recording)
+    result = fn(*positional, **keywords)
+    root = _result_node(fn, result)
+    _attach_guard(root, recording)
+    return root
+
+
+def _arguments(fn: Callable, point: dict, recording: _Recording) -> tuple[list, dict]:
+    """A tracer for each value, matched to ``fn``'s parameters (errors name the parameters)."""
+    def tracer(name):
+        value = point[name]
+        return Tracer(variable(name, np.shape(value)), value, recording)
+
+    name = getattr(fn, "__name__", "the function")
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):       # no signature (a builtin): pass every value by keyword
+        return [], {n: tracer(n) for n in point}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    named = [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [p.name for p in named if p.default is p.empty and p.name not in point]
+    if missing:
+        raise DiffexploreError(
+            f"{name}() needs a value for {', '.join(missing)}: give it, e.g. "
+            f"trace({name}, {missing[0]}=1.0) (on the command line --at {missing[0]}=1)")
+    known = {p.name for p in named}
+    extra = [n for n in point if n not in known]
+    if extra and not takes_any:
+        raise DiffexploreError(f"{name}() has no parameter {', '.join(map(repr, extra))}; "
+                               f"its parameters: {', '.join(p.name for p in named) or 'none'}")
+    positional_only = [p.name for p in named if p.kind is p.POSITIONAL_ONLY]
+    positional = [tracer(n) for n in positional_only if n in point]
+    keywords = {n: tracer(n) for n in point if n not in positional_only}
+    return positional, keywords
+
+
+def _result_node(fn: Callable, result: Any) -> Node:
+    if isinstance(result, Tracer):
+        return result.node
+    if isinstance(result, Node):
+        return result
+    if isinstance(result, (int, float, complex, np.number)) and not isinstance(result, bool):
+        return constant(result)
+    name = getattr(fn, "__name__", "the function")
+    raise DiffexploreError(f"{name}() returned {type(result).__name__}; a traced function must return "
+                           "one number (computed from its arguments)")
+
+
+def _attach_guard(root: Node, recording: _Recording) -> None:
+    if not recording.decisions:
+        guards.pop(root, None)             # this graph (perhaps traced before) depends on no decision
+        return
+    guard = BranchGuard(root, recording.decisions, recording.point)
+    guards[root] = guard
+    unverifiable = [d for d in guard.unverifiable if d.op != "float"]   # float() warned already
+    if unverifiable:
+        listed = "; ".join(d.condition() for d in unverifiable[:3])
+        warnings.warn(f"the traced graph does not use every input its decisions depend on ({listed}); "
+                      "give those inputs a value too when you evaluate it elsewhere, or the decisions "
+                      "on them cannot be checked",
+                      TraceWarning, stacklevel=3)
+
+
+def trace_file(spec: str, point: Mapping[str, Any]) -> Node:
+    """Trace ``FUNC`` of the Python file ``FILE`` (``spec`` is ``"FILE:FUNC"``) at ``point``.
+
+    Every failure (a bad spec, a missing file or function, an exception in the program) is a
+    :class:`~diffexplore.errors.DiffexploreError` that says what was wrong.
+
+    >>> trace_file("no_such_file.py:f", {"x": 1.0})
+    Traceback (most recent call last):
+    ...
+    diffexplore.errors.DiffexploreError: --python no_such_file.py:f: there is no file no_such_file.py
+    """
+    fn = load_python_function(spec)
+    try:
+        return trace(fn, point)
+    except DiffexploreError as exc:
+        raise type(exc)(f"--python {spec}: {exc}") from None
+    except Exception as exc:
+        raise DiffexploreError(f"--python {spec}: tracing {fn.__name__} at {_describe_point(point)} "
+                               f"failed with {type(exc).__name__}: {exc}") from None
+
+
+def load_python_function(spec: str) -> Callable:
+    """The function ``FUNC`` of ``"FILE:FUNC"``, loading ``FILE`` as a module."""
+    path_text, sep, func_name = spec.rpartition(":")
+    if not sep or not path_text or not func_name.isidentifier():
+        raise DiffexploreError(f"--python expects FILE:FUNC, e.g. examples/dynamic.py:newton_sqrt; "
+                               f"got {spec!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise DiffexploreError(f"--python {spec}: there is no file {path_text}")
+    module_name = "_diffexplore_user_" + re.sub(r"\W", "_", str(path.resolve()))
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise DiffexploreError(f"--python {spec}: {path_text} cannot be loaded as Python (is it a .py file?)")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise DiffexploreError(f"--python {spec}: running {path_text} failed with "
+                               f"{type(exc).__name__}: {exc}") from None
+    fn = getattr(module, func_name, None)
+    if not callable(fn):
+        functions = sorted(n for n, v in vars(module).items()
+                           if inspect.isfunction(v) and v.__module__ == module_name and not n.startswith("_"))
+        raise DiffexploreError(f"--python {spec}: {path_text} defines no function {func_name!r}; "
+                               f"its functions: {', '.join(functions) or 'none'}")
+    return fn
+
