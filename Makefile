@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup dot demo test gallery bench lint clean
+.PHONY: setup dot browser demo test gallery bench lint clean
 
 setup: $(STAMP) dot
 
@@ -21,10 +21,16 @@ dot:
 	  echo "Graphviz 'dot' is missing: installing the Debian package graphviz"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz >/dev/null; }
 
+# Headless Chromium for the explorer page's end-to-end tests (Debian's package, driven by Playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium is missing: installing the Debian packages chromium and chromium-driver"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 demo: setup
 	$(PY) -m diffexplore demo
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q
 
 gallery: setup

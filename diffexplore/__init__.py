@@ -33,6 +33,9 @@ from .reports.steps import cost_table, step_sweep
 from .trace import BranchWarning, TraceWarning, trace
 from .primitives import GradientCheckError, check_grads, primitive
 # --- arrays and nn (issue 8) ---
+from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matmul, max_pool2d, mean,
+                     one_hot, reshape, softmax_cross_entropy, sum, take, transpose)
+from . import nn
 # --- compile (issue 9) ---
 # --- explorer (issue 10) ---
 

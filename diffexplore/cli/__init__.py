@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -85,6 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print(f"diffexplore {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:               # a bug, not bad input: say so briefly (DIFFEXPLORE_DEBUG shows it)
+        if os.environ.get("DIFFEXPLORE_DEBUG"):
+            raise
+        print(f"diffexplore {args.command}: internal error ({type(exc).__name__}: {exc}). "
+              "Please report it; run with DIFFEXPLORE_DEBUG=1 for the traceback.", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover
