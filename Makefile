@@ -33,7 +33,7 @@ demo: setup
 test: setup browser
 	$(PY) -m pytest -q
 
-gallery: setup
+gallery: setup browser
 	$(PY) -m diffexplore gallery --out gallery
 
 bench: setup

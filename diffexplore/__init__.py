@@ -38,5 +38,6 @@ from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matm
 from . import nn
 # --- compile (issue 9) ---
 # --- explorer (issue 10) ---
+from .explorer import Explorer, explore
 
 __version__ = "0.1.0"

@@ -1,0 +1,45 @@
+"""``diffexplore explore``: an interactive HTML page that plays the forward and reverse sweeps step by
+step."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub):
+    from ..render import DEFAULT_MAX_NODES, DERIVATIVES
+    p = sub.add_parser("explore",
+                       help="interactive HTML page: step through the forward and reverse sweeps in a browser")
+    p.add_argument("expr", nargs="?", help='a formula, e.g. "1 + x + exp(sin(x*y))"')
+    p.add_argument("--python", metavar="FILE:FUNC", help="trace a Python function instead of a formula")
+    p.add_argument("--at", required=True, help="the point, e.g. x=1,y=2 (its order numbers the inputs)")
+    p.add_argument("--wrt", help="variable(s) of the symbolic view, e.g. x or x,y (default: all)")
+    p.add_argument("--seed", help="the forward-mode seed selected at first: a variable (x) or values "
+                                  "(x=1,y=0.5); default: --wrt, else the first input")
+    p.add_argument("--derivative", choices=DERIVATIVES, default="pruned",
+                   help="symbolic view: pruned diff (default), raw chain rule, or the gradient graph")
+    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
+                   help=f"views with more nodes become a size table (default {DEFAULT_MAX_NODES})")
+    p.add_argument("--digits", type=int, default=4, help="significant digits of numbers (default 4)")
+    p.add_argument("--order", choices=["levels", "evaluation"], default="levels",
+                   help="trace table numbering: level by level (default) or in dx.nodes order")
+    p.add_argument("-o", "--output", metavar="FILE.html",
+                   help="write the page here (default: the HTML on standard output)")
+    return p
+
+
+def run(args) -> int:
+    from ..explorer import explore
+    from . import load_function, parse_point
+    point = parse_point(args.at)
+    f = load_function(args.expr, args.python, point)
+    seed = parse_point(args.seed) if args.seed and "=" in args.seed else args.seed
+    page = explore(f, point, wrt=args.wrt, seed=seed, derivative=args.derivative, max_nodes=args.max_nodes,
+                   digits=args.digits, order=args.order)
+    for note in page.notes:
+        print(f"diffexplore explore: {note}", file=sys.stderr)
+    if not args.output:
+        sys.stdout.write(page.html)
+        return 0
+    print(page.save(args.output))
+    return 0
