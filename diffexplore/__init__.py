@@ -37,6 +37,7 @@ from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matm
                      one_hot, reshape, softmax_cross_entropy, sum, take, transpose)
 from . import nn
 # --- compile (issue 9) ---
+from .compile import Compiled, compile
 # --- explorer (issue 10) ---
 from .explorer import Explorer, explore
 

@@ -12,6 +12,9 @@ floats (``math``), arrays and batches of points go through NumPy.
 
 from __future__ import annotations
 
+import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError, DomainError, MissingValueError, ShapeError
-import weakref
-from collections import OrderedDict
-
-from .graph import Node, _check_variables, gc_paused, nodes
+from .graph import PRIMITIVES, Node, _check_variables, gc_paused, numbered_nodes
 from .rules import sum_to
 
 __all__ = ["evaluate", "forward", "reverse", "grad", "jacobian", "ForwardResult", "ReverseResult",
@@ -30,52 +30,188 @@ __all__ = ["evaluate", "forward", "reverse", "grad", "jacobian", "ForwardResult"
 
 
 class Plan:
-    """The evaluation plan of one or more roots: order, argument positions, activity, leaf slots."""
+    """The evaluation plan of one or more roots, made in one walk over the graph.
+
+    - ``order`` (topological) and ``index`` (node -> slot); ``roots``: the roots' slots;
+    - ``constants`` ``(slot, value)`` and ``variables`` ``(slot, name, shape)``;
+    - ``active[slot]``: whether the node depends on a variable;
+    - ``ops``: ``(slot, impl, argument slots, arity)`` for every operation, in order;
+    - ``partial_steps``: ``(slot, argument slots, terms, node)`` for every operation, in order. An
+      elementwise operation has ``node`` None and one term for each active argument whose partial is
+      not zero: ``(slot, argument slot j, how, what, first, second, reduce_to, position)``, meaning
+      ``adjoint[j] += adjoint[slot] * local`` where ``local`` is ``what(value[first], value[second],
+      value[slot])`` (``how`` is ``CALL``; ``second`` None for one argument, ``first`` None for three or
+      more, whose values come from the argument slots), ``value[what]`` (``READ``: a partial that
+      returns one of its inputs, like mul's) or the number ``what`` (``CONSTANT``: add's 1, sub's -1);
+      ``reduce_to`` is the argument's shape when broadcasting made the result larger, else None. Any
+      other operation has ``terms`` None and its ``node``, whose rule's vjp/jvp the sweeps call (or
+      which raises the missing-rule error);
+    - ``backward_terms``: every term in the order the backward sweep uses them, for the lean sweep
+      (None when the graph has an operation the terms cannot express).
+    """
 
     __slots__ = ("order", "index", "roots", "ops", "constants", "variables", "active", "partial_steps",
-                 "__weakref__")
+                 "_backward_terms", "__weakref__")
 
     def __init__(self, roots: Sequence[Node]):
-        order = nodes(*roots)
-        index = {n: i for i, n in enumerate(order)}
+        with gc_paused():       # a plan allocates a few small tuples per node and no cycles
+            self._make(roots)
+
+    def _make(self, roots: Sequence[Node]) -> None:
+        order, index = numbered_nodes(*roots)
         self.order = order
         self.index = index
         self.roots = [index[r] for r in roots]
-        self.constants = [(i, n.value) for i, n in enumerate(order) if n.rule.name == "const"]
-        self.variables = [(i, n.attr[0], n.shape) for i, n in enumerate(order) if n.rule.name == "var"]
-        _check_variables([order[i] for i, _, _ in self.variables])      # one shape per name
+        slot_of = index.__getitem__
         active = [False] * len(order)
-        for i, _name, _shape in self.variables:
-            active[i] = True
-        ops = []
-        partial_steps = []
-        for i, n in enumerate(order):
-            if not n.args:
+        constants: list = []
+        variables: list = []
+        ops: list = []
+        partial_steps: list = []
+        templates: dict = {}           # rule -> its partials' term template (per plan: rules may change)
+        for i, node in enumerate(order):
+            args = node.args
+            rule = node.rule
+            if not args:
+                if rule.name == "const":
+                    constants.append((i, node.value))
+                elif rule.name == "var":
+                    variables.append((i, node.attr[0], node.shape))
+                    active[i] = True
                 continue
-            rule = n.rule
-            idx = tuple(index[a] for a in n.args)
-            active[i] = any(active[j] for j in idx)
-            impl = rule.impl
-            if rule.has_attr:
-                impl = _bind_attr(impl, n.attr)
+            idx = tuple(map(slot_of, args))
+            any_active = False
+            for j in idx:
+                if active[j]:
+                    any_active = True
+                    break
+            active[i] = any_active
+            impl = _bind_attr(rule.impl, node.attr) if rule.has_attr else rule.impl
             ops.append((i, impl, idx, len(idx)))
-            if rule.elementwise:
-                if rule.partials is None:
-                    if any(active[j] for j in idx):
-                        partial_steps.append((i, idx, None, n))   # the sweeps raise RuleError naming it
-                        continue
-                    terms = None
-                else:
-                    terms = tuple(
-                        (pos, j, rule.partials[pos],
-                         n.shape != n.args[pos].shape and n.args[pos].shape)
-                        for pos, j in enumerate(idx) if active[j] and rule.partials[pos] is not None)
-                partial_steps.append((i, idx, terms, None))
-            else:
-                partial_steps.append((i, idx, None, n))
+            template = templates.get(rule)
+            if template is None:
+                template = templates[rule] = _term_template(rule)
+            partial_steps.append(_partial_step(i, node, idx, active, any_active, template))
+        _check_variables([order[i] for i, _, _ in variables])      # one shape per name
+        self.constants = constants
+        self.variables = variables
         self.ops = ops
         self.active = active
         self.partial_steps = partial_steps
+        self._backward_terms = _NOT_YET
+
+    @property
+    def backward_terms(self) -> list | None:
+        """The terms of every step in backward-sweep order (made on first use), or None."""
+        if self._backward_terms is _NOT_YET:
+            flat: list | None = []
+            for _i, idx, terms, node in reversed(self.partial_steps):
+                if node is not None or len(idx) > 2:
+                    flat = None
+                    break
+                if terms:
+                    flat.extend(terms)
+            self._backward_terms = flat
+        return self._backward_terms
+
+
+_NOT_YET = object()
+
+
+def _term_template(rule) -> tuple | None:
+    """For an elementwise rule with partials: ``(position, how, what)`` for each nonzero partial (see
+    :class:`Plan`; for ``READ``, ``what`` is the input's position, the arity meaning the output).
+    None for a rule whose steps are whole-array vjp/jvp calls or which has no partials."""
+    if not rule.elementwise or rule.partials is None:
+        return None
+    template = []
+    for pos, partial in enumerate(rule.partials):
+        if partial is not None:
+            how, what = TRIVIAL_PARTIALS.get(partial, (CALL, partial))
+            template.append((pos, how, what))
+    return tuple(template)
+
+
+def _partial_step(i: int, node: Node, idx: tuple, active: list, any_active: bool,
+                  template: tuple | None) -> tuple:
+    """One entry of ``Plan.partial_steps`` (see :class:`Plan`)."""
+    if template is None:
+        if not node.rule.elementwise:
+            return (i, idx, None, node)
+        # No derivative rule: the sweeps raise RuleError naming it (if the node is active).
+        return (i, idx, None, node if any_active else None)
+    arity = len(idx)
+    first = idx[0] if arity <= 2 else None
+    second = idx[1] if arity == 2 else None
+    shape = node.shape
+    args = node.args
+    terms = []
+    for pos, how, what in template:
+        j = idx[pos]
+        if not active[j]:
+            continue
+        if how == READ:
+            what = idx[what] if what < arity else i       # the input's slot (the last input is the output)
+        arg_shape = args[pos].shape
+        reduce_to = arg_shape if arg_shape != shape else None
+        terms.append((i, j, how, what, first, second, reduce_to, pos))
+    return (i, idx, tuple(terms), None)
+
+
+# ---- partials that ignore the numbers -----------------------------------------------------------------
+# Many local partials do not compute anything: add's are 1, sub's are 1 and -1, mul's are the other
+# argument, exp's is its own output. The plan resolves these once, so the sweeps read a value instead of
+# calling a function for every edge (the single largest cost of a backward sweep over Python floats).
+
+#: How a term gets its local partial: call the rule's partial, read a value, or use a constant.
+CALL, READ, CONSTANT = 0, 1, 2
+
+
+class _StandIn:
+    """An argument that supports no arithmetic at all: a partial given stand-ins that returns a number
+    or one of the stand-ins never looks at the numbers."""
+
+    __slots__ = ()
+
+
+def trivial_partial(partial, arity: int) -> tuple[int, Any] | None:
+    """``(CONSTANT, number)`` or ``(READ, k)`` (it returns its k-th input; k = arity is the output) for a
+    partial that ignores the numbers, else None.
+
+    >>> trivial_partial(lambda a, b, out: b, 2), trivial_partial(lambda a, b, out: -1.0, 2)
+    ((1, 1), (2, -1.0))
+    >>> trivial_partial(lambda a, out: 2.0 * a, 1) is None
+    True
+    """
+    inputs = [_StandIn() for _ in range(arity + 1)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = partial(*inputs)
+    except Exception:
+        return None
+    if type(result) is float:
+        return (CONSTANT, result)
+    for k, stand_in in enumerate(inputs):
+        if result is stand_in:
+            return (READ, k)
+    return None
+
+
+def _classify_core_partials() -> dict:
+    """The trivial partials of the rule table as it is when this module loads (the core primitives).
+    Later and user-defined primitives, and partials replaced afterwards, are always called."""
+    found = {}
+    for rule in PRIMITIVES.values():
+        for partial in rule.partials or ():
+            if partial is not None:
+                kind = trivial_partial(partial, rule.arity)
+                if kind is not None:
+                    found[partial] = kind
+    return found
+
+
+TRIVIAL_PARTIALS: dict = _classify_core_partials()
 
 
 def _bind_attr(impl, attr):
@@ -92,15 +228,13 @@ def plan(roots: Node | Sequence[Node]) -> Plan:
     if isinstance(roots, Node):
         cached = _plans.get(roots)
         if cached is None:
-            with gc_paused():
-                cached = _plans[roots] = Plan([roots])
+            cached = _plans[roots] = Plan([roots])
             if len(_plans) > PLAN_CACHE_SIZE:
                 _plans.popitem(last=False)
         else:
             _plans.move_to_end(roots)
         return cached
-    with gc_paused():
-        return Plan([r for r in roots])
+    return Plan(list(roots))
 
 
 def as_point(at: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -111,7 +245,9 @@ def as_point(at: Mapping[str, Any] | None) -> dict[str, Any]:
         raise DiffexploreError(f"a point must be a mapping of variable names to values, got {at!r}")
     point = {}
     for name, value in at.items():
-        if isinstance(value, (bool, int, float, np.integer, np.floating)):
+        if type(value) is float:
+            point[name] = value
+        elif isinstance(value, (bool, int, float, np.integer, np.floating)):
             point[name] = float(value)
         elif isinstance(value, (complex, np.complexfloating)):
             point[name] = complex(value)
@@ -220,6 +356,20 @@ class ForwardResult:
     order: list
 
 
+def _local_partial(values: list, i: int, idx: tuple, how: int, what: Any, first: int | None,
+                   second: int | None) -> Any:
+    """The local partial ∂v_i/∂arg of one term at the current values (see :class:`Plan`)."""
+    if how == READ:
+        return values[what]
+    if how == CONSTANT:
+        return what
+    if second is not None:
+        return what(values[first], values[second], values[i])
+    if first is not None:
+        return what(values[first], values[i])
+    return what(*[values[k] for k in idx], values[i])
+
+
 def _tangent_sweep(p: Plan, values: list, seed_tangents: dict[int, Any]) -> list:
     tangents: list = [None] * len(values)
     for i, t in seed_tangents.items():
@@ -228,24 +378,16 @@ def _tangent_sweep(p: Plan, values: list, seed_tangents: dict[int, Any]) -> list
     try:
         with np.errstate(divide="raise", invalid="raise", over="raise"):
             for i, idx, terms, node in p.partial_steps:
-                if node is None:
-                    if terms is None:
-                        continue
-                    out = values[i]
+                if terms:                  # elementwise: the sum of local partial times argument tangent
                     total = None
-                    for pos, j, partial, _reduce in terms:
+                    for _i, j, how, what, first, second, _reduce, _pos in terms:
                         t = tangents[j]
                         if t is None:
                             continue
-                        if len(idx) == 2:
-                            contribution = partial(values[idx[0]], values[idx[1]], out) * t
-                        elif len(idx) == 1:
-                            contribution = partial(values[idx[0]], out) * t
-                        else:
-                            contribution = partial(*[values[k] for k in idx], out) * t
+                        contribution = _local_partial(values, i, idx, how, what, first, second) * t
                         total = contribution if total is None else total + contribution
                     tangents[i] = total
-                else:
+                elif node is not None:     # a whole-array operation: its Jacobian-vector product
                     ts = [tangents[j] for j in idx]
                     if all(t is None for t in ts):
                         continue
@@ -277,7 +419,8 @@ def _seed_slots(p: Plan, seed: Mapping[str, Any] | str | None) -> dict[int, Any]
         seed = {names[0]: 1.0}
     elif isinstance(seed, str):
         seed = {seed: 1.0}
-    unknown = [k for k in seed if k not in names]
+    known = set(names)
+    unknown = [k for k in seed if k not in known]
     if unknown:
         raise DiffexploreError(f"seed names {unknown} are not variables of the graph ({', '.join(names)})")
     slots = {}
@@ -363,54 +506,98 @@ class ReverseResult:
 
 
 def _backward_sweep(p: Plan, values: list, root: int, seed: Any, record: bool) -> tuple[list, list]:
+    """Every adjoint, from the root's seed back to the variables (and the record of the contributions)."""
     adjoints: list = [None] * len(values)
     adjoints[root] = seed
     recorded: list = []
-    i = -1
+    terms = p.backward_terms
     try:
         with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for i, idx, terms, node in reversed(p.partial_steps):
-                g = adjoints[i]
-                if g is None:
-                    continue
-                out = values[i]
-                if node is None:
-                    if terms is None:
-                        continue
-                    for pos, j, partial, reduce_to in terms:
-                        if len(idx) == 2:
-                            local = partial(values[idx[0]], values[idx[1]], out)
-                        elif len(idx) == 1:
-                            local = partial(values[idx[0]], out)
-                        else:
-                            local = partial(*[values[k] for k in idx], out)
-                        contribution = g * local
-                        if reduce_to is not False:
-                            contribution = sum_to(contribution, attr=reduce_to or ())
-                        if record:
-                            recorded.append((i, pos, j, local, contribution))
-                        previous = adjoints[j]
-                        adjoints[j] = contribution if previous is None else previous + contribution
-                else:
-                    rule = node.rule
-                    if rule.vjp is None:
-                        raise _missing_rule(rule, "vjp")
-                    argv = [values[j] for j in idx]
-                    if rule.has_attr:
-                        cotangents = rule.vjp(g, *argv, out, attr=node.attr)
-                    else:
-                        cotangents = rule.vjp(g, *argv, out)
-                    for pos, j in enumerate(idx):
-                        c = cotangents[pos]
-                        if c is None or not p.active[j]:
-                            continue
-                        if record:
-                            recorded.append((i, pos, j, None, c))
-                        previous = adjoints[j]
-                        adjoints[j] = c if previous is None else previous + c
-    except _ERRORS as exc:
-        raise _domain_error(p, i, exc, "differentiating") from None
+            if terms is not None:
+                _backward_terms(terms, values, adjoints, recorded if record else None)
+            else:
+                _backward_steps(p, values, adjoints, recorded if record else None)
+    except _SweepError as failure:
+        raise _domain_error(p, failure.slot, failure.cause, "differentiating") from None
     return adjoints, recorded
+
+
+class _SweepError(Exception):
+    """A domain error inside a sweep, with the slot of the node where it happened."""
+
+    def __init__(self, slot: int, cause: Exception):
+        super().__init__(slot, cause)
+        self.slot = slot
+        self.cause = cause
+
+
+def _backward_terms(terms: list, values: list, adjoints: list, recorded: list | None) -> None:
+    """The lean backward sweep (elementwise operations of one or two arguments): one flat loop over
+    the terms, each adding adjoint × local partial to an argument's adjoint. The local partial is
+    worked out inline (as :func:`_local_partial` does): this loop is the cost of a gradient."""
+    i = -1
+    try:
+        for i, j, how, what, first, second, reduce_to, pos in terms:
+            g = adjoints[i]
+            if g is None:
+                continue
+            if how == READ:
+                local = values[what]
+            elif how == CONSTANT:
+                local = what
+            elif second is not None:
+                local = what(values[first], values[second], values[i])
+            else:
+                local = what(values[first], values[i])
+            contribution = g * local
+            if reduce_to is not None:
+                contribution = sum_to(contribution, attr=reduce_to)
+            if recorded is not None:
+                recorded.append((i, pos, j, local, contribution))
+            previous = adjoints[j]
+            adjoints[j] = contribution if previous is None else previous + contribution
+    except _ERRORS as exc:
+        raise _SweepError(i, exc) from None
+
+
+def _backward_steps(p: Plan, values: list, adjoints: list, recorded: list | None) -> None:
+    """The general backward sweep, node by node: elementwise terms, or a whole-array operation's
+    vector-Jacobian product."""
+    i = -1
+    try:
+        for i, idx, terms, node in reversed(p.partial_steps):
+            g = adjoints[i]
+            if g is None:
+                continue
+            if terms:
+                for _i, j, how, what, first, second, reduce_to, pos in terms:
+                    local = _local_partial(values, i, idx, how, what, first, second)
+                    contribution = g * local
+                    if reduce_to is not None:
+                        contribution = sum_to(contribution, attr=reduce_to)
+                    if recorded is not None:
+                        recorded.append((i, pos, j, local, contribution))
+                    previous = adjoints[j]
+                    adjoints[j] = contribution if previous is None else previous + contribution
+            elif node is not None:
+                rule = node.rule
+                if rule.vjp is None:
+                    raise _missing_rule(rule, "vjp")
+                argv = [values[j] for j in idx]
+                if rule.has_attr:
+                    cotangents = rule.vjp(g, *argv, values[i], attr=node.attr)
+                else:
+                    cotangents = rule.vjp(g, *argv, values[i])
+                for pos, j in enumerate(idx):
+                    c = cotangents[pos]
+                    if c is None or not p.active[j]:
+                        continue
+                    if recorded is not None:
+                        recorded.append((i, pos, j, None, c))
+                    previous = adjoints[j]
+                    adjoints[j] = c if previous is None else previous + c
+    except _ERRORS as exc:
+        raise _SweepError(i, exc) from None
 
 
 def _root_seed(value, seed):
@@ -464,7 +651,8 @@ def _check_wrt(p: Plan, wrt) -> list[str]:
         return names
     if isinstance(wrt, str):
         wrt = wrt.replace(",", " ").split()
-    unknown = [w for w in wrt if w not in names]
+    known = set(names)
+    unknown = [w for w in wrt if w not in known]
     if unknown:
         raise DiffexploreError(f"cannot differentiate with respect to {unknown}: not variables of the "
                                f"graph (its variables: {', '.join(names) or 'none'})")
@@ -490,12 +678,18 @@ def grad(f: Node, at: Mapping[str, Any], method: str = "reverse", wrt: Sequence[
     point = as_point(at)
     if method == "reverse":
         gradient = reverse(f, point, record=False).gradient
+        if wrt is None:
+            return gradient                    # already every variable, in order of first appearance
         return {n: gradient[n] for n in names}
     if method == "forward":
         return {n: _forward_directional(p, point, n) for n in names}
     if method == "symbolic":
+        # One plan over all the derivative graphs (they share most nodes), evaluated in one sweep; it is
+        # not cached, so many inputs do not push the plans of other graphs out of the cache.
         from .symbolic import diff
-        return {n: evaluate(diff(f, n), point) for n in names}
+        derivatives = plan([diff(f, n) for n in names])
+        values = _primal_sweep(derivatives, point)
+        return {n: values[slot] for n, slot in zip(names, derivatives.roots)}
     if method == "numeric":
         from .numeric import numeric
         return numeric(f, point, wrt=names, **options)

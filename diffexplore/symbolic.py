@@ -22,16 +22,18 @@ accumulation on nodes (all partials at once, within a small constant times the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import DiffexploreError, RuleError
-from .graph import Node, apply, as_node, constant, free_variables, gc_paused, nodes, variable
+from .graph import (PRIMITIVES, Node, _check_variables, apply, as_node, constant, free_variables,
+                    gc_paused, nodes, variable)
 from .rules import sum_to
 
-__all__ = ["diff", "gradient_graph", "hessian", "Folder", "HESSIAN_METHODS"]
+__all__ = ["diff", "gradient_graph", "adjoint_graphs", "hessian", "Folder", "HESSIAN_METHODS"]
 
 
 class Folder:
@@ -64,60 +66,85 @@ class Folder:
 
     def build(self, rule, args: Sequence[Node], attr: Any = None) -> Node:
         """Apply ``rule`` to ``args`` with the identities of the module docstring."""
-        name = rule.name
-        if all(a.is_constant and not a.shape for a in args) and args and rule.elementwise:
-            try:
-                with np.errstate(all="raise"):
-                    value = rule.impl(*(a.value for a in args))
-                if isinstance(value, (float, complex)) and np.isfinite(value):
-                    return constant(value)
-            except Exception:       # leave it unfolded; evaluation will report the domain error
-                pass
-        if name == "add":                # a scalar zero broadcasts to the other side's shape
+        if len(args) == 2:
             a, b = args
-            if self.is_zero(a):
-                return b
-            if self.is_zero(b):
-                return a
-            if b.rule.name == "neg":
-                return self.build(_rule("sub"), [a, b.args[0]])
-        elif name == "sub":
+            if rule is _MUL:
+                return self.mul(a, b)
+            if rule is _ADD:
+                return self.add(a, b)
+        numbers = [_number(a) for a in args]
+        if args and None not in numbers and rule.elementwise:
+            folded = _fold_constants(rule, numbers)
+            if folded is not None:
+                return folded
+        if rule is _SUB:
             a, b = args
-            if self.is_zero(b):
+            if numbers[1] == 0.0:
                 return a
-            if self.is_zero(a):
+            if numbers[0] == 0.0:
                 return -b
-        elif name == "mul":
+        elif rule is _DIV:
             a, b = args
-            if self.is_zero(a) or self.is_zero(b):
+            if numbers[1] == 1.0:
+                return a
+            if numbers[0] == 0.0:
                 return self.zeros(a.shape, b.shape)
-            if self.is_one(a):
-                return b
-            if self.is_one(b):
-                return a
-            if self.is_minus_one(a):
-                return self.build(_rule("neg"), [b])
-            if self.is_minus_one(b):
-                return self.build(_rule("neg"), [a])
-            if a.is_constant and not a.shape and b.rule.name == "mul" and b.args[0].is_constant:
-                return self.build(rule, [self.build(rule, [a, b.args[0]]), b.args[1]])
-        elif name == "div":
+        elif rule is _POW:
             a, b = args
-            if self.is_one(b):
+            if numbers[1] == 1.0:
                 return a
-            if self.is_zero(a):
-                return self.zeros(a.shape, b.shape)
-        elif name == "pow":
-            a, b = args
-            if self.is_one(b):
-                return a
-            if self.is_zero(b):
+            if numbers[1] == 0.0:
                 return self.one
-        elif name == "neg":
+        elif rule is _NEG:
             (a,) = args
-            if a.rule.name == "neg":
+            if a.rule is _NEG:
                 return a.args[0]
         return apply(rule, *args, attr=attr)
+
+    def add(self, a: Node, b: Node) -> Node:
+        """``a + b`` with ``a + 0 = 0 + a = a`` and ``a + (-b) = a - b`` (a scalar zero broadcasts to the
+        other side's shape)."""
+        ca, cb = _number(a), _number(b)
+        if ca is not None and cb is not None:
+            folded = _fold_constants(_ADD, [ca, cb])
+            if folded is not None:
+                return folded
+        if ca == 0.0:
+            return b
+        if cb == 0.0:
+            return a
+        if b.rule is _NEG:
+            return self.build(_SUB, [a, b.args[0]])
+        return a + b
+
+    def mul(self, a: Node, b: Node) -> Node:
+        """``a * b`` with the identities for 0, 1 and -1 and ``c1 * (c2 * a) = (c1 c2) * a``."""
+        ca, cb = _number(a), _number(b)
+        if ca is not None and cb is not None:
+            folded = _fold_constants(_MUL, [ca, cb])
+            if folded is not None:
+                return folded
+        if ca == 0.0 or cb == 0.0:
+            return self.zeros(a.shape, b.shape)
+        if ca == 1.0:
+            return b
+        if cb == 1.0:
+            return a
+        if ca == -1.0:
+            return self.neg(b)
+        if cb == -1.0:
+            return self.neg(a)
+        if ca is not None and b.rule is _MUL and b.args[0].rule is _CONST:
+            return self.mul(self.mul(a, b.args[0]), b.args[1])
+        return a * b
+
+    def neg(self, a: Node) -> Node:
+        """``-a`` with ``-(-a) = a`` (and a constant folded)."""
+        if a.rule is _NEG:
+            return a.args[0]
+        if _number(a) is not None:
+            return self.build(_NEG, [a])
+        return -a
 
     def zeros(self, *shapes: tuple) -> Node:
         shape = np.broadcast_shapes(*shapes)
@@ -125,19 +152,46 @@ class Folder:
 
     @staticmethod
     def is_zero(n: Node) -> bool:
-        return n.is_constant and not n.shape and n.attr == 0.0
+        return _number(n) == 0.0
 
     @staticmethod
     def is_one(n: Node) -> bool:
-        return n.is_constant and not n.shape and n.attr == 1.0
+        return _number(n) == 1.0
 
     @staticmethod
     def is_minus_one(n: Node) -> bool:
-        return n.is_constant and not n.shape and n.attr == -1.0
+        return _number(n) == -1.0
+
+
+_CONST, _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (
+    PRIMITIVES[name] for name in ("const", "add", "sub", "mul", "div", "pow", "neg"))
+
+
+def _number(n: Node) -> Any:
+    """A scalar constant's value, or None for any other node."""
+    if n.rule is _CONST and not n.shape:
+        return n.attr
+    return None
+
+
+def _fold_constants(rule, numbers: list) -> Node | None:
+    """The constant node of ``rule`` applied to numbers, or None if that is not a finite number."""
+    try:
+        if not rule.user_defined and all(type(n) is float for n in numbers):   # these raise by themselves
+            value = rule.impl(*numbers)
+        else:
+            with np.errstate(all="raise"):
+                value = rule.impl(*numbers)
+    except Exception:       # leave it unfolded; evaluation will report the domain error
+        return None
+    if type(value) is float:
+        return constant(value) if math.isfinite(value) else None
+    if isinstance(value, (float, complex)) and np.isfinite(value):
+        return constant(value)
+    return None
 
 
 def _rule(name: str):
-    from .graph import PRIMITIVES
     return PRIMITIVES[name]
 
 
@@ -149,15 +203,19 @@ class _Builder:
         self.folder = Folder(keep) if prune else None
 
     def fold(self, node):
-        return self.folder.fold(node) if self.prune else as_node(node)
+        if not self.prune:
+            return as_node(node)
+        if type(node) is Node and node in self.folder.keep:      # a node of f: nothing to fold
+            return node
+        return self.folder.fold(node)
 
     def mul(self, a: Node, b: Node) -> Node:
-        return self.folder.build(_rule("mul"), [a, b]) if self.prune else a * b
+        return self.folder.mul(a, b) if self.prune else a * b
 
     def add(self, a: Node | None, b: Node) -> Node:
         if a is None:
             return b
-        return self.folder.build(_rule("add"), [a, b]) if self.prune else a + b
+        return self.folder.add(a, b) if self.prune else a + b
 
     def reduce(self, value: Node, shape: tuple) -> Node:
         if value.shape == shape:
@@ -181,48 +239,57 @@ def _missing(rule, which: str) -> RuleError:
                      "give it partials=... or vjp=/jvp= when defining it")
 
 
-def _variable_named(f: Node, wrt: str | Node) -> Node:
+def _variable_named(order: list[Node], wrt: str | Node) -> Node:
     if isinstance(wrt, Node):
         if not wrt.is_variable:
             raise DiffexploreError("differentiate with respect to a variable (a name or a variable node)")
         return wrt
-    for v in free_variables(f):
+    for v in _check_variables([n for n in order if n.rule.name == "var"]):
         if v.name == wrt:
             return v
     return variable(wrt)          # f does not depend on it: the derivative is 0
 
 
-def _diff_once(f: Node, x: Node, prune: bool) -> Node:
-    order = nodes(f)
+def _diff_once(f: Node, x: Node, prune: bool, order: list[Node] | None = None) -> Node:
+    if order is None:
+        order = nodes(f)
     build = _Builder(prune, set(order))
+    fold, add, mul = build.fold, build.add, build.mul
     zero, one = constant(0.0), constant(1.0)
     tangents: dict[Node, Node | None] = {}
     for n in order:
         rule = n.rule
-        if not n.args:
+        args = n.args
+        if not args:
             if n is x:
                 tangents[n] = one if not n.shape else constant(np.ones(n.shape))
             else:
                 tangents[n] = None if prune else (zero if not n.shape else constant(np.zeros(n.shape)))
             continue
-        arg_tangents = [tangents[a] for a in n.args]
-        if prune and all(t is None for t in arg_tangents):
+        arg_tangents = [tangents[a] for a in args]
+        if prune and arg_tangents.count(None) == len(arg_tangents):
             tangents[n] = None
             continue
         if rule.elementwise:
-            if rule.partials is None:
+            partials = rule.partials
+            if partials is None:
                 raise _missing(rule, "partials")
             total = None
             for pos, t in enumerate(arg_tangents):
                 if t is None:
                     continue
-                if rule.partials[pos] is None:
+                partial = partials[pos]
+                if partial is None:
                     if prune:
                         continue
                     local = zero
+                elif len(args) == 2:
+                    local = fold(partial(args[0], args[1], n))
+                elif len(args) == 1:
+                    local = fold(partial(args[0], n))
                 else:
-                    local = build.fold(_partial(rule, pos, n))
-                total = build.add(total, build.mul(local, t))
+                    local = fold(partial(*args, n))
+                total = add(total, mul(local, t))
             tangents[n] = total
         else:
             if rule.jvp is None:
@@ -253,12 +320,57 @@ def diff(f: Node, wrt: str | Node, order: int = 1, prune: bool = True) -> Node:
         f = _as_graph(f)
     if order < 0:
         raise DiffexploreError(f"order must be 0 or more, got {order}")
-    x = _variable_named(f, wrt)
-    result = f
     with gc_paused():
-        for _ in range(order):
-            result = _diff_once(result, x, prune)
+        f_order = nodes(f)
+        x = _variable_named(f_order, wrt)
+        result = f
+        for k in range(order):
+            result = _diff_once(result, x, prune, f_order if k == 0 else None)
     return result
+
+
+def adjoint_graphs(f: Node, prune: bool = True) -> tuple[list[Node], dict[Node, Node]]:
+    """Reverse accumulation on nodes: f's nodes in evaluation order, and the adjoint graph v̄ = ∂f/∂v of
+    every node that has one (nodes that do not depend on a variable have none).
+
+    >>> import diffexplore as dx
+    >>> x, y = dx.variables("x y")
+    >>> order, adjoints = adjoint_graphs(x * y + x)
+    >>> [str(adjoints[n]) for n in order]
+    ['1 + y', 'x', '1', '1']
+    """
+    order = nodes(f)
+    active: set[Node] = set()
+    for n in order:
+        if n.rule.name == "var" or any(a in active for a in n.args):
+            active.add(n)
+    build = _Builder(prune, set(order))
+    seed = constant(1.0) if not f.shape else constant(np.ones(f.shape))
+    adjoints: dict[Node, Node] = {f: seed}
+    with gc_paused():
+        for n in reversed(order):
+            g = adjoints.get(n)
+            if g is None or not n.args:
+                continue
+            rule = n.rule
+            if rule.elementwise:
+                if rule.partials is None:
+                    raise _missing(rule, "partials")
+                for pos, a in enumerate(n.args):
+                    if a not in active or rule.partials[pos] is None:
+                        continue
+                    local = build.fold(_partial(rule, pos, n))
+                    contribution = build.reduce(build.mul(g, local), a.shape)
+                    adjoints[a] = build.add(adjoints.get(a), contribution)
+            else:
+                if rule.vjp is None:
+                    raise _missing(rule, "vjp")
+                cots = rule.vjp(g, *n.args, n, attr=n.attr) if rule.has_attr else rule.vjp(g, *n.args, n)
+                for pos, a in enumerate(n.args):
+                    if a not in active or cots[pos] is None:
+                        continue
+                    adjoints[a] = build.add(adjoints.get(a), build.fold(cots[pos]))
+    return order, adjoints
 
 
 def gradient_graph(f: Node, wrt: Sequence[str] | str | None = None, prune: bool = True) -> dict[str, Node]:
@@ -274,40 +386,12 @@ def gradient_graph(f: Node, wrt: Sequence[str] | str | None = None, prune: bool 
     if not isinstance(f, Node):
         from .evaluate import _as_graph
         f = _as_graph(f)
-    variables = free_variables(f)
+    order, adjoints = adjoint_graphs(f, prune)
+    variables = _check_variables([n for n in order if n.rule.name == "var"])
     if wrt is None:
         wanted = [v.name for v in variables]
     else:
         wanted = wrt.replace(",", " ").split() if isinstance(wrt, str) else list(wrt)
-    order = nodes(f)
-    active: set[Node] = set()
-    for n in order:
-        if n.is_variable or any(a in active for a in n.args):
-            active.add(n)
-    build = _Builder(prune, set(order))
-    seed = constant(1.0) if not f.shape else constant(np.ones(f.shape))
-    adjoints: dict[Node, Node] = {f: seed}
-    for n in reversed(order):
-        g = adjoints.get(n)
-        if g is None or not n.args:
-            continue
-        rule = n.rule
-        if rule.elementwise:
-            if rule.partials is None:
-                raise _missing(rule, "partials")
-            for pos, a in enumerate(n.args):
-                if a not in active or rule.partials[pos] is None:
-                    continue
-                contribution = build.reduce(build.mul(g, build.fold(_partial(rule, pos, n))), a.shape)
-                adjoints[a] = build.add(adjoints.get(a), contribution)
-        else:
-            if rule.vjp is None:
-                raise _missing(rule, "vjp")
-            cots = rule.vjp(g, *n.args, n, attr=n.attr) if rule.has_attr else rule.vjp(g, *n.args, n)
-            for pos, a in enumerate(n.args):
-                if a not in active or cots[pos] is None:
-                    continue
-                adjoints[a] = build.add(adjoints.get(a), build.fold(cots[pos]))
     by_name = {v.name: v for v in variables}
     result = {}
     for name in wanted:

@@ -1,0 +1,371 @@
+"""Transform/evaluate: source-transformation AD, straight-line Python for a value and its gradient.
+
+:func:`compile` writes a program with one line per node: a forward sweep (the value of every node of f,
+in evaluation order) and then a reverse sweep (the adjoints v̄ = ∂f/∂v, from f back to the variables),
+and compiles it with Python's own compiler. The reverse sweep is reverse accumulation done on nodes
+(:func:`diffexplore.symbolic.adjoint_graphs`), so it uses the same rule table as the interpreters, the
+partials that are plain numbers are folded away (``1 * v̄`` is ``v̄``), and every subexpression is
+computed once because the graph is hash-consed. Nothing is interpreted at run time: the program is the
+derivative, as a source-transformation tool (Tapenade, Zygote, JAX's jaxpr) would write it.
+
+The program works on Python floats and on NumPy arrays alike (it calls the rules' implementations), so
+one call evaluates the gradient at a million points. ``c.source`` is the program to read.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import linecache
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import DiffexploreError, DomainError, MissingValueError
+from .evaluate import _as_graph, as_point
+from .graph import Node, _check_variables, gc_paused, nodes
+from .symbolic import adjoint_graphs
+
+__all__ = ["compile", "Compiled"]
+
+#: Operations written with Python's operators (their implementations are exactly these operators).
+INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+_CANNOT_FAIL = {"var", "const", "add", "sub", "mul", "neg"}
+_RESERVED = re.compile(r"(v|t|c)\d+(_bar)?|at|np")
+_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
+
+
+class Compiled:
+    """A compiled value-and-gradient program (made by :func:`compile`).
+
+    ``c(at)`` is the value, ``c.gradient(at)`` the gradient by variable name, ``c.value_and_gradient(at)``
+    both from one forward and one reverse sweep; ``c.source`` is the program, ``c.wrt`` the variables
+    it differentiates by. The point maps variable names to floats or NumPy arrays (many points at once).
+    """
+
+    def __init__(self, f: Node, wrt: list[str], order: list[Node], forward: int, names: dict[Node, str],
+                 lines: list[str], line_nodes: list[Node], gradients: dict[str, Node],
+                 namespace: dict[str, Any], variables: list[Node], free: bool = True):
+        self.f = f
+        self.free = free
+        self.wrt = wrt
+        self._order = order              # every node of the program: f's first, then the reverse sweep's
+        self._forward = forward          # how many of them belong to f
+        self._names = names
+        self._lines = lines
+        self._line_nodes = line_nodes    # the node each line computes
+        self._gradients = gradients
+        self._namespace = namespace
+        self._variables = variables
+        self._functions: dict[str, Any] = {}
+        self._sources: dict[str, str] = {}
+        self._line_numbers: dict[str, dict[int, Node]] = {}
+
+    # ---- the program ----------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """The value-and-gradient program: a forward sweep, then a reverse sweep, one line per node."""
+        return self._source("value_and_gradient")
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        """(lines of the forward sweep, lines of the reverse sweep)."""
+        forward_nodes = set(self._order[:self._forward])
+        forward = sum(1 for n in self._line_nodes if n in forward_nodes)
+        return forward, len(self._line_nodes) - forward
+
+    def _source(self, kind: str) -> str:
+        if kind not in self._sources:
+            self._sources[kind], self._line_numbers[kind] = self._write(kind)
+        return self._sources[kind]
+
+    def _write(self, kind: str) -> tuple[str, dict[int, Node]]:
+        """The source of one function (``value``, ``gradient`` or ``value_and_gradient``) and the node
+        each of its line numbers computes. Lines the function does not need are left out."""
+        names = self._names
+        forward_nodes = set(self._order[:self._forward])
+        if kind == "value":
+            needed = forward_nodes
+            result = f"return {names[self.f]}"
+        else:
+            listed = ", ".join(f"{name!r}: {names[self._gradients[name]]}" for name in self.wrt)
+            if kind == "gradient":
+                needed = set(nodes(*[self._gradients[n] for n in self.wrt]))
+                # f's lines that the gradient does not use are left out, unless their operation can
+                # fail (anything but + - * and negation): a point outside f's domain must still raise.
+                needed.update(n for n in forward_nodes if n.rule.name not in _CANNOT_FAIL)
+                result = f"return {{{listed}}}"
+            else:
+                needed = set(self._order)
+                result = f"return {names[self.f]}, {{{listed}}}"
+        program = [(node, line) for node, line in zip(self._line_nodes, self._lines) if node in needed]
+        freed_after = self._last_uses(program, kind) if self.free else {}
+        body = [f"def {kind}(at):",
+                "    # forward sweep: the value of every node of f, in evaluation order"]
+        line_numbers: dict[int, Node] = {}
+        reverse_started = False
+        for k, (node, line) in enumerate(program):
+            if not reverse_started and node not in forward_nodes:
+                body.append("    # reverse sweep: adjoints v_bar = df/dv, from f back to the variables")
+                reverse_started = True
+            body.append(f"    {line}")
+            line_numbers[len(body)] = node
+            if k in freed_after:
+                body.append(f"    del {', '.join(freed_after[k])}")
+        body.append(f"    {result}")
+        return "\n".join(body) + "\n", line_numbers
+
+    def _last_uses(self, program: list[tuple[Node, str]], kind: str) -> dict[int, list[str]]:
+        """For each line, the names used for the last time there (``del`` frees them: at a million
+        points each is an 8 MB array, and memory that is freed early is reused without page faults)."""
+        kept = {self.f} if kind != "gradient" else set()
+        if kind != "value":
+            kept.update(self._gradients[name] for name in self.wrt)
+        has_line = {node for node, _line in program}
+        last_use: dict[Node, int] = {}
+        for k, (node, _line) in enumerate(program):
+            last_use[node] = k                      # a value nothing uses is freed right away
+            for arg in node.args:
+                if arg in has_line:
+                    last_use[arg] = k
+        freed_after: dict[int, list[str]] = {}
+        for node, k in last_use.items():
+            if node not in kept and node.rule.name != "var":     # the point holds the inputs anyway
+                freed_after.setdefault(k, []).append(self._names[node])
+        return freed_after
+
+    def _function(self, kind: str):
+        function = self._functions.get(kind)
+        if function is None:
+            source = self._source(kind)
+            filename = f"<diffexplore.compile: {kind} of graph #{self.f.id}>"
+            # Registered with linecache so that tracebacks show the program's lines.
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            namespace = dict(self._namespace)
+            with gc_paused():
+                exec(builtins.compile(source, filename, "exec"), namespace)
+            function = self._functions[kind] = namespace[kind]
+        return function
+
+    # ---- calling it -----------------------------------------------------------------------------
+
+    def __call__(self, at: Mapping[str, Any] | None = None) -> Any:
+        """The value of f at ``at``.
+
+        >>> import diffexplore as dx
+        >>> dx.compile(dx.parse("x*y + 1"))({"x": 2.0, "y": 3.0})
+        7.0
+        """
+        return self._run("value", at)
+
+    def gradient(self, at: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The gradient by variable name (only the lines the gradient needs are run).
+
+        >>> import diffexplore as dx
+        >>> dx.compile(dx.parse("x*y + 1")).gradient({"x": 2.0, "y": 3.0})
+        {'x': 3.0, 'y': 2.0}
+        """
+        return self._run("gradient", at)
+
+    def value_and_gradient(self, at: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """The value and the gradient from one run of the whole program.
+
+        >>> import diffexplore as dx
+        >>> dx.compile(dx.parse("x*y + 1")).value_and_gradient({"x": 2.0, "y": 3.0})
+        (7.0, {'x': 3.0, 'y': 2.0})
+        """
+        return self._run("value_and_gradient", at)
+
+    def _run(self, kind: str, at: Mapping[str, Any] | None) -> Any:
+        point = as_point(at)
+        function = self._function(kind)
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                result = function(point)
+        except KeyError:
+            missing = [v.name for v in self._variables if v.name not in point]
+            if not missing:
+                raise
+            known = ", ".join(v.name for v in self._variables)
+            raise MissingValueError(f"no value for variable {missing[0]!r} (the graph's variables: {known})"
+                                    ) from None
+        except _ERRORS as exc:
+            raise self._domain_error(kind, exc) from None
+        if kind != "value" and any(type(value) is np.ndarray for value in point.values()):
+            gradient = result if kind == "gradient" else result[1]
+            self._broadcast(gradient, point)
+        return result
+
+    def _broadcast(self, gradient: dict[str, Any], point: dict[str, Any]) -> None:
+        """At many points at once, a scalar variable's gradient has one entry per point, as the
+        interpreters give it (a partial that is constant, or depends on other inputs only, is broadcast)."""
+        scalar = {v.name for v in self._variables if not v.shape}
+        shapes = [np.shape(value) for name, value in point.items() if name in scalar]
+        batch = np.broadcast_shapes(*shapes) if shapes else ()
+        if not batch:
+            return
+        for name in self.wrt:
+            if name in scalar and np.shape(gradient[name]) != batch:
+                gradient[name] = np.broadcast_to(gradient[name], batch).copy()
+
+    def _domain_error(self, kind: str, exc: Exception) -> DomainError:
+        """A DomainError naming the node whose line raised (found from the traceback)."""
+        from .formula import formula
+        reason = str(exc) or type(exc).__name__
+        traceback, line = exc.__traceback__, None
+        while traceback is not None:
+            if traceback.tb_frame.f_code.co_filename.startswith("<diffexplore.compile"):
+                line = traceback.tb_lineno
+            traceback = traceback.tb_next
+        node = self._line_numbers[kind].get(line)
+        if node is None:
+            return DomainError(f"the compiled program failed: {reason}")
+        text = self._lines[self._line_nodes.index(node)]
+        args = ", ".join(formula(a, max_length=40) for a in node.args)
+        return DomainError(f"the compiled program failed at line {line} `{text}`, the node "
+                           f"{node.rule.name}({args}): {reason}. The operation {node.rule.name!r} is not "
+                           "defined there.")
+
+    def __repr__(self) -> str:
+        forward, reverse = self.lines
+        return (f"<Compiled d/d({', '.join(self.wrt)}): {forward} forward lines, {reverse} reverse lines; "
+                "print(c.source) to read it>")
+
+
+def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = True) -> Compiled:
+    """Compile the value and gradient of ``f`` into straight-line Python (source-transformation AD).
+
+    ``wrt``: the variables to differentiate by (names, or one string "x y"); default all, in order of
+    first appearance. ``free``: write ``del`` after the last use of each value (keeps the memory of a
+    million-point batch small; ``free=False`` gives the shortest program to read).
+
+    >>> import diffexplore as dx
+    >>> c = dx.compile(dx.parse("1 + x + exp(sin(x*y))"), free=False)
+    >>> print(c.source)
+    def value_and_gradient(at):
+        # forward sweep: the value of every node of f, in evaluation order
+        v1 = at['x']
+        v2 = 1.0 + v1
+        v3 = at['y']
+        v4 = v1 * v3
+        v5 = sin(v4)
+        v6 = exp(v5)
+        v7 = v2 + v6
+        # reverse sweep: adjoints v_bar = df/dv, from f back to the variables
+        t1 = cos(v4)
+        v4_bar = v6 * t1
+        t2 = v4_bar * v3
+        v1_bar = t2 + 1.0
+        v3_bar = v4_bar * v1
+        return v7, {'x': v1_bar, 'y': v3_bar}
+    <BLANKLINE>
+    >>> c.gradient({"x": 1.0, "y": 2.0}) == dx.grad(c.f, {"x": 1.0, "y": 2.0})
+    True
+    """
+    if not isinstance(f, Node):
+        f = _as_graph(f)
+    with gc_paused():
+        forward_order, adjoints = adjoint_graphs(f)
+        variables = _check_variables([n for n in forward_order if n.rule.name == "var"])
+        wanted = _wanted(variables, wrt)
+        by_name = {v.name: v for v in variables}
+        gradients = {name: _gradient_node(by_name[name], adjoints) for name in wanted}
+        order = nodes(f, *gradients.values())
+        names, lines, line_nodes, namespace = _write_lines(order, len(forward_order), adjoints)
+    return Compiled(f, wanted, order, len(forward_order), names, lines, line_nodes, gradients, namespace,
+                    variables, free)
+
+
+def _wanted(variables: list[Node], wrt: Sequence[str] | str | None) -> list[str]:
+    names = [v.name for v in variables]
+    if wrt is None:
+        return names
+    wanted = wrt.replace(",", " ").split() if isinstance(wrt, str) else list(wrt)
+    known = set(names)
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise DiffexploreError(f"dx.compile: cannot differentiate with respect to {unknown}: not variables "
+                               f"of the graph (its variables: {', '.join(names) or 'none'})")
+    return wanted
+
+
+def _gradient_node(variable: Node, adjoints: dict[Node, Node]) -> Node:
+    from .graph import constant
+    adjoint = adjoints.get(variable)
+    if adjoint is not None:
+        return adjoint
+    return constant(0.0) if not variable.shape else constant(np.zeros(variable.shape))
+
+
+def _write_lines(order: list[Node], forward: int, adjoints: dict[Node, Node]):
+    """Name every node and write its line: ``v<k>`` for f's nodes (numbered from 1 in evaluation order;
+    constants are written as numbers), ``v<k>_bar`` for the adjoint of v<k>, ``t<k>`` for the other intermediate results of the
+    reverse sweep; scalar constants are written as numbers."""
+    names: dict[Node, str] = {}
+    namespace: dict[str, Any] = {"np": np}
+    functions: dict[str, str] = {}       # rule name -> its name in the program
+    lines: list[str] = []
+    line_nodes: list[Node] = []
+    adjoint_of: dict[Node, Node] = {}    # a reverse-sweep node -> the first forward node it is the adjoint of
+    for node in reversed(order[:forward]):
+        adjoint = adjoints.get(node)
+        if adjoint is not None and adjoint not in adjoint_of:
+            adjoint_of[adjoint] = node
+    values = temporaries = 0
+    for k, node in enumerate(order):
+        if node.rule.name == "const":
+            literal = _literal(node.value)
+            if literal is None:
+                literal = f"c{len(namespace)}"
+                namespace[literal] = node.value
+            names[node] = literal
+            continue
+        if k < forward:
+            values += 1
+            names[node] = f"v{values}"
+        elif node in adjoint_of and adjoint_of[node] in names:
+            names[node] = f"{names[adjoint_of[node]]}_bar"
+        else:
+            temporaries += 1
+            names[node] = f"t{temporaries}"
+        lines.append(f"{names[node]} = {_expression(node, names, namespace, functions)}")
+        line_nodes.append(node)
+    return names, lines, line_nodes, namespace
+
+
+def _literal(value: Any) -> str | None:
+    """A scalar constant as Python text (None for arrays and non-finite numbers)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, complex) and math.isfinite(value.real) and math.isfinite(value.imag):
+        return repr(value)
+    return None
+
+
+def _expression(node: Node, names: dict[Node, str], namespace: dict[str, Any], functions: dict[str, str]) -> str:
+    rule = node.rule
+    if rule.name == "var":
+        return f"at[{node.attr[0]!r}]"
+    args = [names[a] for a in node.args]
+    if rule.name in INFIX:
+        return f"{args[0]} {INFIX[rule.name]} {args[1]}"
+    if rule.name == "neg":
+        return f"-{args[0]}"
+    function = functions.get(rule.name)
+    if function is None:
+        function = rule.name
+        if not function.isidentifier() or keyword.iskeyword(function) or _RESERVED.fullmatch(function):
+            function = f"op{len(functions)}"
+        while function in namespace and namespace[function] is not rule.impl:
+            function = f"{function}_"
+        functions[rule.name] = function
+        namespace[function] = rule.impl
+    if rule.has_attr:
+        attr_name = f"c{len(namespace)}"
+        namespace[attr_name] = node.attr
+        args.append(f"attr={attr_name}")
+    return f"{function}({', '.join(args)})"
