@@ -39,7 +39,7 @@ def initial_parameters(seed: int = 0) -> dict[str, float]:
     [-1, 1], its bias is 0), by diffexplore variable name: w<layer>_<neuron>_<input>, b<layer>_<neuron>."""
     rng = random.Random(seed)
     values = {}
-    for li, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+    for li, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
         for ni in range(n_out):
             for wi in range(n_in):
                 values[f"w{li}_{ni}_{wi}"] = rng.uniform(-1, 1)
@@ -57,7 +57,7 @@ def network_loss(z: list, target, weights: dict, relu):
     """The network as micrograd's ``MLP`` computes it (act = b + w0·z0 + w1·z1 + …, ReLU on the hidden
     layers), on any scalars with arithmetic: diffexplore nodes, PyTorch tensors."""
     last = len(SIZES) - 2
-    for li, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+    for li, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
         layer = []
         for ni in range(n_out):
             act = weights[f"b{li}_{ni}"]
@@ -86,7 +86,7 @@ def micrograd_methods(parameters, data):
         model.zero_grad()
         loss = (model(x) - target) ** 2
         loss.backward()
-        return dict(zip(_parameter_order(), (float(p.grad) for p in model.parameters())))
+        return dict(zip(_parameter_order(), [float(p.grad) for p in model.parameters()], strict=True))
 
     return {MICROGRAD: step}, step(*data[0])
 
@@ -119,7 +119,7 @@ def diffexplore_methods(parameters, data):
     wrt = list(parameters)
 
     def point(x, target):
-        return {**parameters, **dict(zip(names, x)), "target": target}
+        return {**parameters, **dict(zip(names, x, strict=True)), "target": target}
 
     start = time.process_time()
     compiled = dx.compile(loss, wrt=wrt)

@@ -47,7 +47,8 @@ class Compiled:
     """
 
     def __init__(self, f: Node, wrt: list[str], order: list[Node], forward: int, names: dict[Node, str],
-                 lines: list[str], line_nodes: list[Node], gradients: dict[str, Node],
+                 lines: list[str], line_nodes: list[Node], line_reads: list[tuple[Node, ...]],
+                 gradients: dict[str, Node],
                  namespace: dict[str, Any], variables: list[Node], free: bool = True):
         self.f = f
         self.free = free
@@ -57,6 +58,7 @@ class Compiled:
         self._names = names
         self._lines = lines
         self._line_nodes = line_nodes    # the node each line computes
+        self._line_reads = line_reads    # the named nodes each line reads
         self._gradients = gradients
         self._namespace = namespace
         self._variables = variables
@@ -94,21 +96,22 @@ class Compiled:
         else:
             listed = ", ".join(f"{name!r}: {names[self._gradients[name]]}" for name in self.wrt)
             if kind == "gradient":
-                needed = set(nodes(*[self._gradients[n] for n in self.wrt]))
                 # f's lines that the gradient does not use are left out, unless their operation can
                 # fail (anything but + - * and negation): a point outside f's domain must still raise.
-                needed.update(n for n in forward_nodes if n.rule.name not in _CANNOT_FAIL)
+                can_fail = [n for n in self._order[:self._forward] if n.rule.name not in _CANNOT_FAIL]
+                needed = set(nodes(*[self._gradients[n] for n in self.wrt], *can_fail))
                 result = f"return {{{listed}}}"
             else:
                 needed = set(self._order)
                 result = f"return {names[self.f]}, {{{listed}}}"
-        program = [(node, line) for node, line in zip(self._line_nodes, self._lines) if node in needed]
+        program = [(node, line, reads) for node, line, reads in zip(
+            self._line_nodes, self._lines, self._line_reads, strict=True) if node in needed]
         freed_after = self._last_uses(program, kind) if self.free else {}
         body = [f"def {kind}(at):",
                 "    # forward sweep: the value of every node of f, in evaluation order"]
         line_numbers: dict[int, Node] = {}
         reverse_started = False
-        for k, (node, line) in enumerate(program):
+        for k, (node, line, _reads) in enumerate(program):
             if not reverse_started and node not in forward_nodes:
                 body.append("    # reverse sweep: adjoints v_bar = df/dv, from f back to the variables")
                 reverse_started = True
@@ -119,19 +122,17 @@ class Compiled:
         body.append(f"    {result}")
         return "\n".join(body) + "\n", line_numbers
 
-    def _last_uses(self, program: list[tuple[Node, str]], kind: str) -> dict[int, list[str]]:
+    def _last_uses(self, program: list[tuple[Node, str, tuple]], kind: str) -> dict[int, list[str]]:
         """For each line, the names used for the last time there (``del`` frees them: at a million
         points each is an 8 MB array, and memory that is freed early is reused without page faults)."""
         kept = {self.f} if kind != "gradient" else set()
         if kind != "value":
             kept.update(self._gradients[name] for name in self.wrt)
-        has_line = {node for node, _line in program}
         last_use: dict[Node, int] = {}
-        for k, (node, _line) in enumerate(program):
+        for k, (node, _line, reads) in enumerate(program):
             last_use[node] = k                      # a value nothing uses is freed right away
-            for arg in node.args:
-                if arg in has_line:
-                    last_use[arg] = k
+            for read in reads:
+                last_use[read] = k
         freed_after: dict[int, list[str]] = {}
         for node, k in last_use.items():
             if node not in kept and node.rule.name != "var":     # the point holds the inputs anyway
@@ -181,7 +182,7 @@ class Compiled:
         return self._run("value_and_gradient", at)
 
     def _run(self, kind: str, at: Mapping[str, Any] | None) -> Any:
-        point = as_point(at)
+        point, many_points = _point(at)
         function = self._function(kind)
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
@@ -195,7 +196,7 @@ class Compiled:
                                     ) from None
         except _ERRORS as exc:
             raise self._domain_error(kind, exc) from None
-        if kind != "value" and any(type(value) is np.ndarray for value in point.values()):
+        if kind != "value" and many_points:
             gradient = result if kind == "gradient" else result[1]
             self._broadcast(gradient, point)
         return result
@@ -236,6 +237,21 @@ class Compiled:
                 "print(c.source) to read it>")
 
 
+def _point(at: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """The point as the interpreters take it (:func:`~diffexplore.evaluate.as_point`), and whether any
+    value is an array (many points at once). Floats, the common case, pass straight through."""
+    if not isinstance(at, Mapping):
+        return as_point(at), False
+    point: dict[str, Any] = {}
+    many = False
+    for name, value in at.items():
+        if type(value) is not float:
+            value = as_point({name: value})[name]
+            many = many or isinstance(value, np.ndarray)
+        point[name] = value
+    return point, many
+
+
 def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = True) -> Compiled:
     """Compile the value and gradient of ``f`` into straight-line Python (source-transformation AD).
 
@@ -256,10 +272,8 @@ def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = 
         v6 = exp(v5)
         v7 = v2 + v6
         # reverse sweep: adjoints v_bar = df/dv, from f back to the variables
-        t1 = cos(v4)
-        v4_bar = v6 * t1
-        t2 = v4_bar * v3
-        v1_bar = t2 + 1.0
+        v4_bar = v6 * cos(v4)
+        v1_bar = (v4_bar * v3) + 1.0
         v3_bar = v4_bar * v1
         return v7, {'x': v1_bar, 'y': v3_bar}
     <BLANKLINE>
@@ -275,9 +289,10 @@ def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = 
         by_name = {v.name: v for v in variables}
         gradients = {name: _gradient_node(by_name[name], adjoints) for name in wanted}
         order = nodes(f, *gradients.values())
-        names, lines, line_nodes, namespace = _write_lines(order, len(forward_order), adjoints)
-    return Compiled(f, wanted, order, len(forward_order), names, lines, line_nodes, gradients, namespace,
-                    variables, free)
+        names, lines, line_nodes, line_reads, namespace = _write_lines(
+            order, len(forward_order), adjoints, [f, *gradients.values()])
+    return Compiled(f, wanted, order, len(forward_order), names, lines, line_nodes, line_reads, gradients,
+                    namespace, variables, free)
 
 
 def _wanted(variables: list[Node], wrt: Sequence[str] | str | None) -> list[str]:
@@ -301,20 +316,31 @@ def _gradient_node(variable: Node, adjoints: dict[Node, Node]) -> Node:
     return constant(0.0) if not variable.shape else constant(np.zeros(variable.shape))
 
 
-def _write_lines(order: list[Node], forward: int, adjoints: dict[Node, Node]):
+def _write_lines(order: list[Node], forward: int, adjoints: dict[Node, Node], roots: list[Node]):
     """Name every node and write its line: ``v<k>`` for f's nodes (numbered from 1 in evaluation order;
-    constants are written as numbers), ``v<k>_bar`` for the adjoint of v<k>, ``t<k>`` for the other intermediate results of the
-    reverse sweep; scalar constants are written as numbers."""
+    scalar constants are written as numbers), ``v<k>_bar`` for the adjoint of v<k>, ``t<k>`` for the
+    other intermediate results of the reverse sweep. A reverse-sweep intermediate that is used once is
+    written into the line that uses it, as in ``v1_bar = (v4_bar * v3) + 1.0`` (NumPy then reuses the
+    inner result's memory for the outer operation), unless it holds such an expression itself.
+
+    Returns the names (or inline expressions), the lines, the node of each line, the named nodes each
+    line reads, and the namespace the program runs in."""
     names: dict[Node, str] = {}
     namespace: dict[str, Any] = {"np": np}
     functions: dict[str, str] = {}       # rule name -> its name in the program
     lines: list[str] = []
     line_nodes: list[Node] = []
+    line_reads: list[tuple[Node, ...]] = []
     adjoint_of: dict[Node, Node] = {}    # a reverse-sweep node -> the first forward node it is the adjoint of
     for node in reversed(order[:forward]):
         adjoint = adjoints.get(node)
         if adjoint is not None and adjoint not in adjoint_of:
             adjoint_of[adjoint] = node
+    uses: dict[Node, int] = dict.fromkeys(roots, 1)
+    for node in order:
+        for arg in node.args:
+            uses[arg] = uses.get(arg, 0) + 1
+    inline_reads: dict[Node, tuple[Node, ...]] = {}     # an inlined node -> the named nodes it reads
     values = temporaries = 0
     for k, node in enumerate(order):
         if node.rule.name == "const":
@@ -324,17 +350,27 @@ def _write_lines(order: list[Node], forward: int, adjoints: dict[Node, Node]):
                 namespace[literal] = node.value
             names[node] = literal
             continue
+        reads = []
+        for arg in node.args:
+            reads.extend(inline_reads.get(arg, (arg,)) if arg.rule.name != "const" else ())
+        expression = _expression(node, names, namespace, functions)
         if k < forward:
             values += 1
             names[node] = f"v{values}"
         elif node in adjoint_of and adjoint_of[node] in names:
             names[node] = f"{names[adjoint_of[node]]}_bar"
+        elif uses.get(node, 0) == 1 and not any(arg in inline_reads for arg in node.args):
+            operator = node.rule.name in INFIX or node.rule.name == "neg"
+            names[node] = f"({expression})" if operator else expression
+            inline_reads[node] = tuple(reads)
+            continue
         else:
             temporaries += 1
             names[node] = f"t{temporaries}"
-        lines.append(f"{names[node]} = {_expression(node, names, namespace, functions)}")
+        lines.append(f"{names[node]} = {expression}")
         line_nodes.append(node)
-    return names, lines, line_nodes, namespace
+        line_reads.append(tuple(reads))
+    return names, lines, line_nodes, line_reads, namespace
 
 
 def _literal(value: Any) -> str | None:
@@ -346,7 +382,8 @@ def _literal(value: Any) -> str | None:
     return None
 
 
-def _expression(node: Node, names: dict[Node, str], namespace: dict[str, Any], functions: dict[str, str]) -> str:
+def _expression(node: Node, names: dict[Node, str], namespace: dict[str, Any],
+                functions: dict[str, str]) -> str:
     rule = node.rule
     if rule.name == "var":
         return f"at[{node.attr[0]!r}]"

@@ -5,13 +5,16 @@ primal (one sweep per seed direction); :func:`reverse` computes every primal, th
 v̄ = ∂f/∂v in one backward sweep, recording the local partial ∂u/∂v on every edge it used.
 :func:`grad` and :func:`jacobian` are built on those two cores.
 
-The work per graph is planned once (topological order, argument positions, which nodes depend on a
-variable) and cached while the graph lives; the sweeps are plain loops over lists. Scalars stay Python
-floats (``math``), arrays and batches of points go through NumPy.
+The work per graph is planned once, in one walk (topological order, argument positions, which nodes
+depend on a variable, which local partials are plain numbers or one of the values) and cached while the
+graph lives; the sweeps are plain loops over lists, and the backward sweep of an elementwise graph is one
+flat loop over its edges. Nothing is recursive and nothing grows faster than the graph. Scalars stay
+Python floats (``math``), arrays and batches of points go through NumPy.
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 import weakref
 from collections import OrderedDict
@@ -270,7 +273,8 @@ def _leaf_values(p: Plan, at: dict[str, Any]) -> list:
             value = at[name]
         except KeyError:
             known = ", ".join(sorted({nm for _, nm, _ in p.variables}))
-            raise MissingValueError(f"no value for variable {name!r} (the graph's variables: {known})") from None
+            raise MissingValueError(f"no value for variable {name!r} (the graph's variables: {known})"
+                                    ) from None
         if shape and np.shape(value) != shape:
             raise ShapeError(f"variable {name!r} is declared with shape {shape} but its value has "
                              f"shape {np.shape(value)}")
@@ -312,7 +316,7 @@ def _primal_sweep(p: Plan, at: dict[str, Any]) -> list:
         for r in p.roots:
             check = guards.get(p.order[r])
             if check is not None:
-                check(dict(zip(p.order, values)), at)
+                check(dict(zip(p.order, values, strict=True)), at)
     return values
 
 
@@ -453,8 +457,9 @@ def forward(f: Node, at: Mapping[str, Any], seed: Mapping[str, Any] | str | None
     zero = _zero_like
     return ForwardResult(
         value=values[root], tangent=tangents[root] if tangents[root] is not None else zero(values[root]),
-        primals=dict(zip(p.order, values)),
-        tangents={n: (t if t is not None else zero(v)) for n, v, t in zip(p.order, values, tangents)},
+        primals=dict(zip(p.order, values, strict=True)),
+        tangents={n: (t if t is not None else zero(v))
+                  for n, v, t in zip(p.order, values, tangents, strict=True)},
         seed={p.order[i].attr[0]: t for i, t in slots.items()}, order=p.order)
 
 
@@ -487,12 +492,12 @@ class ReverseResult:
 
     @property
     def primals(self) -> dict:
-        return dict(zip(self.order, self._values))
+        return dict(zip(self.order, self._values, strict=True))
 
     @property
     def adjoints(self) -> dict:
         return {n: (a if a is not None else _zero_like(v))
-                for n, v, a in zip(self.order, self._values, self._adjoints)}
+                for n, v, a in zip(self.order, self._values, self._adjoints, strict=True)}
 
     @property
     def partials(self) -> dict:
@@ -584,10 +589,10 @@ def _backward_steps(p: Plan, values: list, adjoints: list, recorded: list | None
                 if rule.vjp is None:
                     raise _missing_rule(rule, "vjp")
                 argv = [values[j] for j in idx]
-                if rule.has_attr:
-                    cotangents = rule.vjp(g, *argv, values[i], attr=node.attr)
-                else:
-                    cotangents = rule.vjp(g, *argv, values[i])
+                options = {"attr": node.attr} if rule.has_attr else {}
+                if _takes_needed(rule.vjp):        # it can skip the cotangents no variable needs
+                    options["needed"] = tuple([p.active[j] for j in idx])
+                cotangents = rule.vjp(g, *argv, values[i], **options)
                 for pos, j in enumerate(idx):
                     c = cotangents[pos]
                     if c is None or not p.active[j]:
@@ -598,6 +603,21 @@ def _backward_steps(p: Plan, values: list, adjoints: list, recorded: list | None
                     adjoints[j] = c if previous is None else previous + c
     except _ERRORS as exc:
         raise _SweepError(i, exc) from None
+
+
+_TAKES_NEEDED: dict = {}
+
+
+def _takes_needed(vjp) -> bool:
+    """Whether a vjp accepts ``needed=`` (one flag per argument: is its cotangent used?)."""
+    takes = _TAKES_NEEDED.get(vjp)
+    if takes is None:
+        try:
+            takes = "needed" in inspect.signature(vjp).parameters
+        except (TypeError, ValueError):
+            takes = False
+        _TAKES_NEEDED[vjp] = takes
+    return takes
 
 
 def _root_seed(value, seed):
@@ -621,11 +641,15 @@ def reverse(f: Node, at: Mapping[str, Any], seed: Any = None, record: bool = Tru
     """
     if not isinstance(f, Node):
         f = _as_graph(f)
-    p = plan(f)
+    return _reverse(f, plan(f), as_point(at), seed, record)
+
+
+def _reverse(f: Node, p: Plan, point: dict, seed: Any, record: bool) -> ReverseResult:
+    """:func:`reverse` on a planned graph at a point already normalised by :func:`as_point`."""
     if f.shape != () and seed is None:
         raise ShapeError(f"reverse mode needs a scalar output, but f has shape {f.shape}; "
                          "pass seed= (an array of that shape) or reduce f with dx.sum")
-    values = _primal_sweep(p, as_point(at))
+    values = _primal_sweep(p, point)
     root = p.roots[0]
     adjoints, recorded = _backward_sweep(p, values, root, _root_seed(values[root], seed), record)
     return ReverseResult(value=values[root], gradient=_gradient(p, values, adjoints),
@@ -674,12 +698,12 @@ def grad(f: Node, at: Mapping[str, Any], method: str = "reverse", wrt: Sequence[
     if not isinstance(f, Node):
         f = _as_graph(f)
     p = plan(f)
-    names = _check_wrt(p, wrt)
     point = as_point(at)
+    if method == "reverse" and wrt is None:    # every variable, in order of first appearance
+        return _reverse(f, p, point, None, False).gradient
+    names = _check_wrt(p, wrt)
     if method == "reverse":
-        gradient = reverse(f, point, record=False).gradient
-        if wrt is None:
-            return gradient                    # already every variable, in order of first appearance
+        gradient = _reverse(f, p, point, None, False).gradient
         return {n: gradient[n] for n in names}
     if method == "forward":
         return {n: _forward_directional(p, point, n) for n in names}
@@ -689,7 +713,7 @@ def grad(f: Node, at: Mapping[str, Any], method: str = "reverse", wrt: Sequence[
         from .symbolic import diff
         derivatives = plan([diff(f, n) for n in names])
         values = _primal_sweep(derivatives, point)
-        return {n: values[slot] for n, slot in zip(names, derivatives.roots)}
+        return {n: values[slot] for n, slot in zip(names, derivatives.roots, strict=True)}
     if method == "numeric":
         from .numeric import numeric
         return numeric(f, point, wrt=names, **options)

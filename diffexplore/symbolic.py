@@ -29,8 +29,18 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError, RuleError
-from .graph import (PRIMITIVES, Node, _check_variables, apply, as_node, constant, free_variables,
-                    gc_paused, nodes, variable)
+from .graph import (
+    PRIMITIVES,
+    Node,
+    _check_variables,
+    apply,
+    as_node,
+    constant,
+    free_variables,
+    gc_paused,
+    nodes,
+    variable,
+)
 from .rules import sum_to
 
 __all__ = ["diff", "gradient_graph", "adjoint_graphs", "hessian", "Folder", "HESSIAN_METHODS"]
