@@ -62,7 +62,8 @@ def parse(text: str, functions: dict | None = None) -> Node:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         col = (exc.offset or 1) - 1
-        raise ParseError(f"syntax error ({exc.msg}) at column {col + 1}:\n  {stripped}\n  {' ' * col}^") from None
+        caret = " " * col + "^"
+        raise ParseError(f"syntax error ({exc.msg}) at column {col + 1}:\n  {stripped}\n  {caret}") from None
 
     results: dict[int, object] = {}
     stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
@@ -93,7 +94,8 @@ def _children(text: str, item: ast.AST, known: dict) -> list[ast.AST]:
         if not isinstance(item.func, ast.Name):
             raise _fail(text, item, "only calls of named functions are allowed, like sin(x)")
         if item.func.id not in known:
-            raise _fail(text, item, f"unknown function {item.func.id!r}; known functions: {_functions_list()}")
+            raise _fail(text, item,
+                        f"unknown function {item.func.id!r}; known functions: {_functions_list()}")
         if item.keywords:
             raise _fail(text, item, f"{item.func.id}() takes no keyword arguments here")
         return list(item.args)

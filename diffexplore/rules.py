@@ -67,7 +67,8 @@ def define(name: str, arity: int, impl: Callable, partials: Sequence[Callable | 
             return apply(rule, *args)
     function.__name__ = name
     function.__qualname__ = name
-    function.__doc__ = fields.get("doc") or f"The primitive ``{name}``: numbers in, number out; nodes in, node out."
+    function.__doc__ = (fields.get("doc")
+                        or f"The primitive ``{name}``: numbers in, number out; nodes in, node out.")
     function.rule = rule
     if public:
         FUNCTIONS[name] = function

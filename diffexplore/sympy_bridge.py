@@ -50,7 +50,8 @@ def to_sympy(node: Node) -> sp.Expr:
         rule = n.rule
         if rule.name == "var":
             if n.shape:
-                raise DiffexploreError(f"to_sympy handles scalar graphs; variable {n.name!r} has shape {n.shape}")
+                raise DiffexploreError(
+                    f"to_sympy handles scalar graphs; variable {n.name!r} has shape {n.shape}")
             memo[n] = symbol(n.name)
         elif rule.name == "const":
             if n.shape:

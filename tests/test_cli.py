@@ -17,7 +17,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_every_subcommand_has_help(capsys):
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert {"demo", "grad", "diff", "render", "swell", "trace", "steps", "gallery", "tour", "explore"} <= set(commands)
+    expected = {"demo", "grad", "diff", "render", "swell", "trace", "steps", "gallery", "tour", "explore"}
+    assert expected <= set(commands)
     for name in commands:
         with pytest.raises(SystemExit) as exit_:
             main([name, "--help"])

@@ -15,10 +15,10 @@ SEED = "1 + x + exp(sin(x*y))"
 
 def logistic(n: int, x: dx.Node | None = None) -> dx.Node:
     """l_{k+1} = 4 l_k (1 - l_k), l_0 = x."""
-    l = x if x is not None else dx.variable("x")
+    term = x if x is not None else dx.variable("x")
     for _ in range(n):
-        l = 4 * l * (1 - l)
-    return l
+        term = 4 * term * (1 - term)
+    return term
 
 
 def test_derivative_reuses_the_nodes_of_f():

@@ -40,7 +40,8 @@ def parse_point(text: str | None) -> dict[str, float]:
         try:
             point[name] = float(value)
         except ValueError:
-            raise DiffexploreError(f"--at: the value of {name!r} is {value.strip()!r}, not a number") from None
+            raise DiffexploreError(
+                f"--at: the value of {name!r} is {value.strip()!r}, not a number") from None
     return point
 
 

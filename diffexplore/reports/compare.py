@@ -33,7 +33,8 @@ class MethodComparison:
         return self.to_text()
 
 
-def compare_methods(f: Node, at: Mapping[str, float], methods: Sequence[str] | None = None) -> MethodComparison:
+def compare_methods(f: Node, at: Mapping[str, float],
+                    methods: Sequence[str] | None = None) -> MethodComparison:
     """Every method's gradient of ``f`` at ``at`` and how far each is from reverse mode.
 
     >>> import diffexplore as dx

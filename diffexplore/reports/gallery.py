@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-__all__ = ["PARTS", "build_gallery"]
+__all__ = ["PARTS", "build_gallery", "GalleryFolder"]
 
 #: (subfolder, module) for every part of the gallery, in the order of the argument it illustrates.
 PARTS = [
@@ -22,6 +22,21 @@ PARTS = [
     ("nn", "diffexplore.reports.nn_gallery"),
     ("explorer", "diffexplore.reports.explorer_gallery"),
 ]
+
+
+class GalleryFolder:
+    """One gallery part's output folder: writes text files into it and remembers what it wrote."""
+
+    def __init__(self, outdir: str | Path):
+        self.path = Path(outdir)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.written: list[Path] = []
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.path / name
+        path.write_text(text, encoding="utf-8")
+        self.written.append(path)
+        return path
 
 
 def build_gallery(outdir: str | Path = "gallery", parts: list[str] | None = None) -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .gallery import GalleryFolder
 from .swell import swell
 
 __all__ = ["make_gallery", "REPORTS", "SYMPY_BUDGET"]
@@ -36,14 +37,8 @@ REPORTS = [
 
 def make_gallery(outdir: Path) -> list[Path]:
     """Write the swell reports into ``outdir`` and return the files written."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def write(name: str, text: str) -> None:
-        path = outdir / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+    folder = GalleryFolder(outdir)
+    outdir, written, write = folder.path, folder.written, folder.write
 
     index = ["# Expression swell", "",
              "Each report measures a family of functions f_n: the size of f and of its derivatives, "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..graph import Node, variable
 from ..rules import exp, sin
+from .gallery import GalleryFolder
 from .steps import cost_table, step_sweep
 from .traces import trace_table
 
@@ -43,14 +44,8 @@ def make_gallery(outdir: Path, timings: bool = True) -> list[Path]:
     ...     [p.name for p in make_gallery(Path(folder), timings=False)][:3]
     ['worked_example_trace.md', 'worked_example_trace.tex', 'steps_exp.md']
     """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def write(name: str, text: str) -> None:
-        path = outdir / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+    folder = GalleryFolder(outdir)
+    outdir, written, write = folder.path, folder.written, folder.write
 
     table = trace_table(WORKED_EXAMPLE, {"x1": 2.0, "x2": 5.0}, seed="x1")
     write("worked_example_trace.md", "# Evaluation trace of the worked example\n\n" + table.to_markdown())
