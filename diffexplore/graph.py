@@ -26,7 +26,7 @@ from .errors import DiffexploreError, ShapeError
 
 __all__ = [
     "Node", "Primitive", "PRIMITIVES", "apply", "variable", "variables", "constant", "nodes",
-    "size", "Size", "free_variables", "as_node", "is_node", "numbered_nodes", "gc_paused",
+    "size", "Size", "free_variables", "check_variables", "as_node", "is_node", "numbered_nodes", "gc_paused",
 ]
 
 _next_id = itertools.count()
@@ -61,6 +61,12 @@ class Primitive:
     zero partial). Operations that are not elementwise give ``vjp(g, *args, out)`` (a tuple, one
     cotangent per argument) and ``jvp(tangents, *args, out)`` instead. Operations with an attribute
     (``has_attr``) receive it as the keyword ``attr`` in every callback.
+
+    The other fields are the primitive's faces elsewhere in the flow: ``sympy`` (used by both
+    directions of the SymPy bridge), ``numpy`` (the NumPy ufunc or function the tracer maps to this
+    primitive), ``latex`` (its name in LaTeX trace tables), ``label`` (its drawing label), ``infix`` and
+    ``precedence`` (formula printing), ``linear`` (the positions in which it is linear; its jvp is then
+    derived from the primitive itself).
     """
 
     name: str
@@ -70,6 +76,9 @@ class Primitive:
     vjp: Any = None
     jvp: Any = None
     sympy: Any = None          # SymPy function name, or callable(sympy_module, *args[, attr=])
+    numpy: Any = None          # the NumPy ufunc or function that is this primitive (tracing)
+    latex: str | None = None   # LaTeX for the function's name (trace tables); defaults to \operatorname
+    linear: tuple = ()         # argument positions in which the primitive is linear (derived jvp)
     label: str | None = None   # drawing label; defaults to the name
     infix: str | None = None   # operator symbol for formula printing ("+", "*", ...)
     precedence: int = 10       # binding strength in formula printing (atoms and calls: 10)
@@ -440,10 +449,15 @@ def free_variables(*roots: Node | Sequence[Node]) -> list[Node]:
     >>> [v.name for v in free_variables(y * x + x)]
     ['y', 'x']
     """
-    return _check_variables([n for n in nodes(*roots) if n.rule.name == "var"])
+    return check_variables([n for n in nodes(*roots) if n.rule.name == "var"])
 
 
-def _check_variables(found: list[Node]) -> list[Node]:
+def check_variables(found: list[Node]) -> list[Node]:
+    """The variable nodes as given, after checking that no name appears with two shapes.
+
+    >>> [v.name for v in check_variables([variable("x"), variable("y")])]
+    ['x', 'y']
+    """
     names: dict[str, Node] = {}
     for v in found:
         if v.attr[0] in names:

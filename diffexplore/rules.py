@@ -1,11 +1,13 @@
-"""Build: the rule table. One block per primitive, each defined once and used everywhere.
+"""Build: the rule table. One record per primitive, made by :func:`define`, and used everywhere.
 
-A block gives the primitive's numeric implementation, its local partial(s) ∂out/∂arg_i, its SymPy
-name and its drawing label. The partials are written with diffexplore's own functions (``cos``,
-``log``, operators), which compute numbers when given numbers and build nodes when given nodes: the
-same rule computes the derivative in the forward and reverse evaluators and emits the derivative graph
-in the symbolic differentiator. A partial of ``None`` is zero (the argument does not influence the
-value locally, as for ``sign``).
+A record gives the primitive's numeric implementation, its local partial(s) ∂out/∂arg_i (or a vjp and
+jvp for whole-array operations; ``linear=`` derives the jvp), and its faces elsewhere in the flow: its
+SymPy function (both directions of the bridge), its NumPy ufunc (the tracer), its LaTeX name and drawing
+label, its infix symbol. Nothing else lists primitives. The partials are written with diffexplore's
+own functions (``cos``, ``log``, operators), which compute numbers when given numbers and build nodes
+when given nodes: the same rule computes the derivative in the forward and reverse evaluators and emits
+the derivative graph in the symbolic differentiator. A partial of ``None`` is zero (the argument does
+not influence the value locally, as for ``sign``).
 
 Numeric implementations take Python floats (the fast path, through :mod:`math`), complex numbers and
 NumPy arrays (through NumPy). Domain violations raise (``ValueError``, ``ZeroDivisionError``,
@@ -18,42 +20,70 @@ Conventions at kinks (subgradients, as PyTorch and JAX use them): ``relu'(0) = 0
 
 from __future__ import annotations
 
+import builtins
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from .errors import DiffexploreError
-from .graph import PRIMITIVES, Primitive, apply
+from .graph import PRIMITIVES, Node, Primitive, apply
 
 __all__ = [
-    "define", "add", "sub", "mul", "div", "neg", "power", "exp", "log", "sin", "cos", "tan", "tanh",
-    "sqrt", "sigmoid", "relu", "abs", "sign", "step", "maximum", "minimum", "FUNCTIONS",
+    "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
+    "sin", "cos", "tan", "tanh", "sqrt", "sigmoid", "relu", "abs", "sign", "step", "maximum", "minimum",
+    "FUNCTIONS",
 ]
 
 #: Functions a formula string may call, by name (filled by :func:`define`).
 FUNCTIONS: dict[str, Callable] = {}
 
 
-def define(name: str, arity: int, impl: Callable, partials: Sequence[Callable | None] | None = None,
-           *, public: bool = True, **fields: Any) -> Callable:
-    """Add a primitive to the rule table and return its public function.
+def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Callable | None] | None = None,
+           *, vjp: Callable | None = None, jvp: Callable | None = None,
+           linear: bool | Sequence[int] = False, sympy: Any = None, numpy: Any = None,
+           latex: str | None = None, label: str | None = None, infix: str | None = None,
+           precedence: int | None = None, shape: Callable | None = None, has_attr: bool = False,
+           public: bool = True, user_defined: bool = False, doc: str = "") -> Callable:
+    """Add a primitive to the rule table and return its public function: everything a primitive is,
+    in one record (built-in primitives are defined by this same call).
+
+    - ``impl(*args)``: the value from numbers; ``partials``: one local partial ``(*args, out) -> ∂out/∂arg_i``
+      per argument (``None``: zero), for elementwise operations; ``vjp(g, *args, out)`` and
+      ``jvp(tangents, *args, out)`` for whole-array operations (``shape(*arg_shapes)`` gives their
+      output shape). ``linear=True`` (or the argument positions) says the primitive is linear in those
+      arguments, which gives its jvp: the sum over them of the primitive applied with that argument
+      replaced by its tangent.
+    - ``sympy``: the SymPy function's name (``"exp"``) or ``callable(sympy_module, *args)``;
+      ``numpy``: the NumPy ufunc or function the tracer maps to this primitive; ``latex``: the name in
+      LaTeX; ``label``: the drawing label; ``infix``/``precedence``: formula printing.
+    - ``public``: callable by name in formula strings. ``has_attr``: the callbacks take ``attr=``.
 
     The public function applies the primitive: to numbers it computes, to nodes it builds a node.
 
-    >>> import math
     >>> cube = define("cube_example", 1, lambda a: a ** 3, [lambda a, out: 3 * a ** 2], public=False)
     >>> cube(2.0)
     8.0
+    >>> undefine("cube_example")
     """
     if name in PRIMITIVES:
-        raise DiffexploreError(f"a primitive named {name!r} exists already")
+        raise DiffexploreError(f"a primitive named {name!r} exists already "
+                               f"(dx.undefine({name!r}) removes it)")
     if partials is not None and len(partials) != arity:
         raise DiffexploreError(f"{name}: {arity} argument(s) need {arity} partial(s), got {len(partials)}")
+    positions = tuple(range(arity)) if linear is True else tuple(linear or ())
+    if builtins.any(not 0 <= k < arity for k in positions):
+        raise DiffexploreError(f"{name}: linear positions {positions} outside its {arity} argument(s)")
     rule = Primitive(name=name, arity=arity, impl=impl,
-                     partials=tuple(partials) if partials is not None else None, **fields)
+                     partials=tuple(partials) if partials is not None else None,
+                     vjp=vjp, jvp=jvp, sympy=sympy, numpy=numpy, latex=latex, linear=positions,
+                     label=label, infix=infix, precedence=10 if precedence is None else precedence,
+                     shape=shape, has_attr=has_attr, user_defined=user_defined, doc=doc)
+    if positions and jvp is None:
+        rule.jvp = _linear_jvp(rule)
     PRIMITIVES[name] = rule
 
     if rule.has_attr:
@@ -67,12 +97,75 @@ def define(name: str, arity: int, impl: Callable, partials: Sequence[Callable | 
             return apply(rule, *args)
     function.__name__ = name
     function.__qualname__ = name
-    function.__doc__ = (fields.get("doc")
-                        or f"The primitive ``{name}``: numbers in, number out; nodes in, node out.")
+    function.__doc__ = doc or f"The primitive ``{name}``: numbers in, number out; nodes in, node out."
     function.rule = rule
     if public:
         FUNCTIONS[name] = function
     return function
+
+
+
+def _linear_jvp(rule: Primitive) -> Callable:
+    """The jvp of a primitive linear in ``rule.linear``: Σ over those positions of the primitive with
+    that argument replaced by its tangent (a tangent smaller than its argument is broadcast first);
+    tangents at other positions do not count (the primitive's derivative there is zero)."""
+    positions = rule.linear
+
+    def jvp(tangents, *args_and_out, attr=None):
+        args = args_and_out[:-1]
+        total = None
+        for k in positions:
+            t = tangents[k]
+            if t is None:
+                continue
+            shape = _shape_of(args[k])
+            if _shape_of(t) != shape:
+                t = broadcast_to(t, attr=shape)
+            replaced = args[:k] + (t,) + args[k + 1:]
+            term = apply(rule, *replaced, attr=attr)
+            total = term if total is None else total + term
+        return total
+    return jvp
+
+
+def _shape_of(value: Any) -> tuple:
+    return value.shape if isinstance(value, (Node, np.ndarray)) else np.shape(value)
+
+
+def undefine(name: str) -> None:
+    """Remove a primitive from the rule table (its function no longer parses; existing nodes keep it).
+
+    >>> square = define("square_example", 1, lambda a: a * a, [lambda a, out: 2.0 * a])
+    >>> undefine("square_example")
+    >>> "square_example" in PRIMITIVES
+    False
+    """
+    if name not in PRIMITIVES:
+        raise DiffexploreError(f"no primitive named {name!r}")
+    del PRIMITIVES[name]
+    FUNCTIONS.pop(name, None)
+
+
+@contextmanager
+def primitive_scope() -> Iterator[None]:
+    """A scope for throwaway primitives: every primitive defined (or removed) inside it is forgotten
+    (restored) when it ends, so tests and experiments do not leak into the rule table.
+
+    >>> with primitive_scope():
+    ...     half = define("half_example", 1, lambda a: 0.5 * a, linear=True)
+    ...     half(4.0)
+    2.0
+    >>> "half_example" in PRIMITIVES
+    False
+    """
+    saved_primitives, saved_functions = dict(PRIMITIVES), dict(FUNCTIONS)
+    try:
+        yield
+    finally:
+        PRIMITIVES.clear()
+        PRIMITIVES.update(saved_primitives)
+        FUNCTIONS.clear()
+        FUNCTIONS.update(saved_functions)
 
 
 def _unary(scalar: Callable, array: Callable) -> Callable:
@@ -91,23 +184,23 @@ define("const", 0, None, public=False, label="const")
 # ---- arithmetic --------------------------------------------------------------------------------------
 add = define("add", 2, operator.add,
              [lambda a, b, out: 1.0, lambda a, b, out: 1.0],
-             sympy="Add", label="+", infix="+", precedence=1)
+             sympy="Add", numpy=np.add, label="+", infix="+", precedence=1)
 
 sub = define("sub", 2, operator.sub,
              [lambda a, b, out: 1.0, lambda a, b, out: -1.0],
-             sympy=lambda sp, a, b: a - b, label="−", infix="-", precedence=1)
+             sympy=lambda sp, a, b: a - b, numpy=np.subtract, label="−", infix="-", precedence=1)
 
 mul = define("mul", 2, operator.mul,
              [lambda a, b, out: b, lambda a, b, out: a],
-             sympy="Mul", label="×", infix="*", precedence=2)
+             sympy="Mul", numpy=np.multiply, latex=r"\times", label="×", infix="*", precedence=2)
 
 div = define("div", 2, operator.truediv,
              [lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b],
-             sympy=lambda sp, a, b: a / b, label="÷", infix="/", precedence=2)
+             sympy=lambda sp, a, b: a / b, numpy=np.true_divide, label="÷", infix="/", precedence=2)
 
 neg = define("neg", 1, operator.neg,
              [lambda a, out: -1.0],
-             sympy=lambda sp, a: -a, label="−", precedence=3)
+             sympy=lambda sp, a: -a, numpy=np.negative, label="−", precedence=3)
 
 
 def _power(a, b):
@@ -120,12 +213,12 @@ def _power(a, b):
 
 power = define("pow", 2, _power,
                [lambda a, b, out: b * a ** (b - 1.0), lambda a, b, out: out * log(a)],
-               sympy="Pow", label="^", infix="**", precedence=4)
+               sympy="Pow", numpy=np.power, label="^", infix="**", precedence=4)
 
 # ---- elementary functions ----------------------------------------------------------------------------
 exp = define("exp", 1, _unary(math.exp, np.exp),
              [lambda a, out: out],
-             sympy="exp")
+             sympy="exp", numpy=np.exp, latex=r"\exp")
 
 
 def _scalar_log(a: float) -> float:
@@ -136,23 +229,23 @@ def _scalar_log(a: float) -> float:
 
 log = define("log", 1, _unary(_scalar_log, np.log),
              [lambda a, out: 1.0 / a],
-             sympy="log")
+             sympy="log", numpy=np.log, latex=r"\ln")
 
 sin = define("sin", 1, _unary(math.sin, np.sin),
              [lambda a, out: cos(a)],
-             sympy="sin")
+             sympy="sin", numpy=np.sin, latex=r"\sin")
 
 cos = define("cos", 1, _unary(math.cos, np.cos),
              [lambda a, out: -sin(a)],
-             sympy="cos")
+             sympy="cos", numpy=np.cos, latex=r"\cos")
 
 tan = define("tan", 1, _unary(math.tan, np.tan),
              [lambda a, out: 1.0 + out ** 2.0],
-             sympy="tan")
+             sympy="tan", numpy=np.tan, latex=r"\tan")
 
 tanh = define("tanh", 1, _unary(math.tanh, np.tanh),
               [lambda a, out: 1.0 - out ** 2.0],
-              sympy="tanh")
+              sympy="tanh", numpy=np.tanh, latex=r"\tanh")
 
 
 def _scalar_sqrt(a: float) -> float:
@@ -163,7 +256,7 @@ def _scalar_sqrt(a: float) -> float:
 
 sqrt = define("sqrt", 1, _unary(_scalar_sqrt, np.sqrt),
               [lambda a, out: 0.5 / out],
-              sympy="sqrt", label="√")
+              sympy="sqrt", numpy=np.sqrt, label="√")
 
 
 def _scalar_sigmoid(a: float) -> float:
@@ -191,12 +284,12 @@ relu = define("relu", 1, _unary(lambda a: a if a > 0.0 else 0.0,
 
 abs = define("abs", 1, _unary(math.fabs, lambda a: a * np.sign(np.real(a))),
              [lambda a, out: sign(a)],
-             sympy="Abs", label="|·|")
+             sympy="Abs", numpy=np.absolute, label="|·|")
 
 sign = define("sign", 1, _unary(lambda a: (a > 0.0) - (a < 0.0) + 0.0,
                                 lambda a: np.sign(np.real(a)) + 0.0),
               [None],
-              sympy="sign")
+              sympy="sign", numpy=np.sign)
 
 step = define("step", 1, _unary(lambda a: 1.0 if a > 0.0 else 0.0,
                                 lambda a: (np.real(a) > 0) + 0.0),
@@ -217,11 +310,11 @@ def _minimum(a, b):
 
 maximum = define("maximum", 2, _maximum,
                  [lambda a, b, out: 1.0 - step(b - a), lambda a, b, out: step(b - a)],
-                 sympy="Max", label="max")
+                 sympy="Max", numpy=np.maximum, label="max")
 
 minimum = define("minimum", 2, _minimum,
                  [lambda a, b, out: 1.0 - step(a - b), lambda a, b, out: step(a - b)],
-                 sympy="Min", label="min")
+                 sympy="Min", numpy=np.minimum, label="min")
 
 
 # ---- shape plumbing for broadcasting (array graphs) --------------------------------------------------
