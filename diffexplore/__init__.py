@@ -11,34 +11,34 @@ True
 
 from .errors import (DiffexploreError, DomainError, DotNotFound, MissingValueError, ParseError,
                      RuleError, ShapeError, SympyTimeout)
-from .graph import Node, Primitive, Size, constant, free_variables, nodes, size, variable, variables
-from .rules import (abs, add, cos, define, div, exp, log, maximum, minimum, mul, neg, power, relu,
-                    sigmoid, sign, sin, sqrt, step, sub, tan, tanh)
-from .formula import formula, let_form
-from .parse import parse
-from .evaluate import ForwardResult, ReverseResult, evaluate, forward, grad, jacobian, reverse
-from .numeric import default_step, numeric
-from .symbolic import diff, gradient_graph, hessian
-from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 
-# --- render (issue 4) ---
-from .render import Drawing, render, to_dot, write_drawing
-# --- reports: swell (issue 5) ---
-from .reports import families
-from .reports.swell import SwellReport, operation_counts, swell
-# --- reports: traces and step sweeps (issue 6) ---
-from .reports.traces import trace_table
-from .reports.steps import cost_table, step_sweep
-# --- trace and user primitives (issue 7) ---
-from .trace import BranchWarning, TraceWarning, trace
-from .primitives import GradientCheckError, check_grads, primitive
-# --- arrays and nn (issue 8) ---
+# build: the graph, the rule table, formulas, traced programs, user primitives, array units
+from .graph import Node, Primitive, Size, constant, free_variables, nodes, size, variable, variables
+from .rules import (abs, add, cos, define, div, exp, log, maximum, minimum, mul, neg, power,
+                    primitive_scope, relu, sigmoid, sign, sin, sqrt, step, sub, tan, tanh, undefine)
 from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matmul, max_pool2d, mean,
                      one_hot, reshape, softmax_cross_entropy, sum, take, transpose)
+from .parse import parse
+from .inputs import as_graph, as_point, resolve_wrt
+from .trace import BranchWarning, TraceWarning, trace
 from . import nn
-# --- compile (issue 9) ---
+
+# transform / evaluate: sweeps, symbolic derivatives, differences, the derivative operators
+from .evaluate import ForwardResult, ReverseResult, evaluate, forward, reverse
+from .numeric import default_step, numeric
+from .symbolic import diff, gradient_graph
+from .derivatives import grad, hessian, jacobian
+from .primitives import GradientCheckError, check_grads, primitive
+from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 from .compile import Compiled, compile
-# --- explorer (issue 10) ---
+
+# show / measure: formulas, drawings, reports, the explorer page
+from .formula import formula, let_form
+from .render import Drawing, render, to_dot, write_drawing
+from .reports import families
+from .reports.swell import SwellReport, operation_counts, swell
+from .reports.trace_table import trace_table
+from .reports.step_sweep import cost_table, step_sweep
 from .explorer import Explorer, explore
 
-__version__ = "0.1.0"
+from .version import __version__

@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError
-from .evaluate import _check_wrt, as_point, evaluate, plan
+from .evaluate import evaluate
 from .graph import Node
+from .inputs import as_graph, as_point, resolve_wrt
+from .plan import plan
 
 __all__ = ["numeric", "default_step", "difference", "SCHEMES"]
 
@@ -93,10 +95,9 @@ def numeric(f: Node, at: Mapping[str, Any], scheme: str = "central", step: Any =
     if scheme not in SCHEMES:
         raise DiffexploreError(f"unknown scheme {scheme!r}; schemes: {', '.join(SCHEMES)}")
     if not isinstance(f, Node):
-        from .evaluate import _as_graph
-        f = _as_graph(f)
+        f = as_graph(f)
     p = plan(f)
-    names = _check_wrt(p, wrt)
+    names = resolve_wrt([name for _, name, _ in p.variables], wrt)
     point = as_point(at)
     shapes = {name: shape for _, name, shape in p.variables}
     f0 = evaluate(f, point)                     # also raises the missing-variable error

@@ -16,7 +16,7 @@ import diffexplore as dx
 
 from .strategies import expressions, points
 
-evaluate_module = importlib.import_module("diffexplore.evaluate")
+evaluate_module = importlib.import_module("diffexplore.plan")
 
 MILLION = 10**6
 FACTOR = 0.9999999

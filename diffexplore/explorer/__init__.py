@@ -24,16 +24,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import DiffexploreError, ShapeError
-from ..evaluate import _as_graph, as_point, forward, reverse
+from ..evaluate import forward, reverse
 from ..formula import formula
 from ..graph import Node, nodes
+from ..inputs import as_graph, as_point
 from ..render import DEFAULT_MAX_NODES
 from ..render.labels import format_value, short_names
 from ..render.views import point_text
 from .lines import sweep_lines
 from .page import Results, page_html
 from .seeds import seed_options
-from .steps import build_script, exact_number
+from .script import build_script, exact_number
 from .svg import view_panes
 from .table import trace_tables
 
@@ -105,7 +106,7 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
     >>> [step["amount"] for step in page.steps if step["kind"] == "add"]     # x̄ = 3 + 3 = 2x
     [3.0, 3.0]
     """
-    f = f if isinstance(f, Node) else _as_graph(f)
+    f = f if isinstance(f, Node) else as_graph(f)
     if f.shape != ():
         raise ShapeError(f"the explorer's reverse sweep starts from a scalar output, but f has shape "
                          f"{f.shape}; reduce it first, e.g. with dx.sum(f)")
@@ -128,7 +129,7 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
         tangents=tuple((format_value(s.tangent, digits), exact_number(s.tangent)) for s in forwards),
         gradient=tuple((name, key_of[name], format_value(result.gradient[name], digits),
                         exact_number(result.gradient[name])) for name in lines.inputs))
-    from .. import __version__
+    from ..version import __version__
     page = page_html(formula=formula(f, max_length=120), point=point_text(point, digits), script=script,
                      tables=trace_tables(lines, names, digits), panes=panes,
                      seed_labels=[s.label for s in seeds], seed=selected, results=results,

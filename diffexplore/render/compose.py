@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import DiffexploreError, DomainError, ShapeError
-from ..evaluate import _as_graph, as_point, forward, reverse
+from ..evaluate import forward, reverse
 from ..graph import Node, free_variables, nodes
+from ..inputs import as_graph, as_point
 from ..symbolic import diff, gradient_graph
 from .display import Drawing
 from .dot import to_drawing
@@ -123,7 +124,7 @@ def render(f: Node | str, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     >>> "v̄ = −2.066 + 1 = −1.066" in d.source, d.notes      # x is used twice: its adjoint is a sum
     (True, [])
     """
-    f = f if isinstance(f, Node) else _as_graph(f)
+    f = f if isinstance(f, Node) else as_graph(f)
     if max_nodes < 1:
         raise DiffexploreError(f"max_nodes must be at least 1, got {max_nodes}")
     point = as_point(at) if at is not None else None

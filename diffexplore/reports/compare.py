@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from ..evaluate import evaluate, grad
+from ..derivatives import grad
+from ..evaluate import evaluate
 from ..graph import Node
 
 __all__ = ["compare_methods", "MethodComparison"]

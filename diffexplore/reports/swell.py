@@ -38,8 +38,8 @@ from typing import Any
 from tabulate import tabulate
 from tqdm import tqdm
 
+from ..derivatives import grad
 from ..errors import DiffexploreError, SympyTimeout
-from ..evaluate import grad
 from ..graph import Node, free_variables, nodes, size
 from ..symbolic import diff, gradient_graph
 from ..sympy_bridge import run_with_timeout, sympy_cse_size, sympy_diff_size

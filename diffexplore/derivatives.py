@@ -1,0 +1,204 @@
+"""Transform/evaluate: the derivative operators, above the evaluators.
+
+:func:`grad`, :func:`jacobian` and :func:`hessian` choose a method and call the cores: forward and
+reverse sweeps (:mod:`diffexplore.evaluate`), symbolic derivative graphs (:mod:`diffexplore.symbolic`)
+and finite differences (:mod:`diffexplore.numeric`). Each is a few lines over those; nothing below
+this module calls back up into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import DiffexploreError
+from .evaluate import adjoint_sweep, gradient_by_name, reverse_planned, root_seed, tangent_sweep, zero_like
+from .graph import Node, free_variables
+from .inputs import as_graph, as_point, resolve_wrt
+from .numeric import difference, numeric
+from .plan import Plan, guards, plan
+from .sweeps import primal_sweep
+from .symbolic import diff, gradient_graph
+from .trace import trace
+
+__all__ = ["grad", "jacobian", "hessian", "METHODS", "HESSIAN_METHODS"]
+
+METHODS = ("reverse", "forward", "symbolic", "numeric")
+HESSIAN_METHODS = ("forward-over-reverse", "reverse-over-reverse", "symbolic", "numeric")
+#: The options each method of :func:`grad` takes.
+OPTIONS = {"reverse": (), "forward": (), "symbolic": (), "numeric": ("scheme", "step")}
+
+
+def _check_method(method: str, options: Mapping[str, Any]) -> None:
+    if method not in OPTIONS:
+        raise DiffexploreError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")
+    unknown = [k for k in options if k not in OPTIONS[method]]
+    if unknown:
+        allowed = ", ".join(OPTIONS[method]) or "none"
+        raise DiffexploreError(f"method {method!r} takes no option {', '.join(map(repr, unknown))} "
+                               f"(its options: {allowed})")
+
+
+def _as_function(f: Any, at: Mapping[str, Any]) -> Node:
+    """The graph of what the user gave: a node, a formula string, or a Python function (traced at
+    ``at``, so its branches are recorded and checked wherever the graph is evaluated)."""
+    if isinstance(f, Node):
+        return f
+    if callable(f):
+        return trace(f, at)
+    return as_graph(f)
+
+
+def _names(p: Plan) -> list[str]:
+    return [name for _, name, _ in p.variables]
+
+
+def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse",
+         wrt: Sequence[str] | str | None = None, **options: Any) -> dict[str, Any]:
+    """The gradient of ``f`` by variable name, by one of the methods ``reverse`` (one backward sweep),
+    ``forward`` (one sweep per variable), ``symbolic`` (evaluating the derivative graphs of
+    :func:`diffexplore.diff`) or ``numeric`` (finite differences; ``scheme=``, ``step=``). ``f`` is a
+    graph, a formula string or a Python function of named arguments (traced at ``at`` first).
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("1 + x + exp(sin(x*y))")
+    >>> g = dx.grad(f, {"x": 1.0, "y": 2.0}, method="forward")
+    >>> round(g["x"], 12), round(g["y"], 12)
+    (-1.066233735992, -1.033116867996)
+    >>> dx.grad(lambda t: t * t if t < 1 else 3 * t, {"t": 0.5})
+    {'t': 1.0}
+    """
+    if not isinstance(f, Node):
+        f = _as_function(f, at)
+    if options or method not in OPTIONS:
+        _check_method(method, options)
+    p = plan(f)
+    point = as_point(at)
+    if method == "reverse" and wrt is None:    # every variable, in order of first appearance
+        return reverse_planned(p, point).gradient
+    names = resolve_wrt(_names(p), wrt)
+    if method == "reverse":
+        gradient = reverse_planned(p, point).gradient
+        return {n: gradient[n] for n in names}
+    if method == "forward":
+        values = primal_sweep(p, point)
+        return {n: _forward_directional(p, values, n) for n in names}
+    if method == "symbolic":
+        # One plan over all the derivative graphs (they share most nodes), evaluated in one sweep; it is
+        # not cached, so many inputs do not push the plans of other graphs out of the cache.
+        derivatives = plan([diff(f, n) for n in names])
+        if guards:
+            primal_sweep(p, point)             # f's traced branches are checked at this point
+        values = primal_sweep(derivatives, point, check=False)
+        return {n: values[slot] for n, slot in zip(names, derivatives.roots, strict=True)}
+    return numeric(f, point, wrt=names, **options)
+
+
+def _forward_directional(p: Plan, values: list, name: str) -> Any:
+    """∂f/∂name by forward sweeps: one for a scalar variable, one per element for an array variable."""
+    root = p.roots[0]
+    shape = next(s for _, n, s in p.variables if n == name)
+    if not shape:
+        t = tangent_sweep(p, values, {i: 1.0 for i, n, _ in p.variables if n == name})[root]
+        return t if t is not None else zero_like(values[root])
+    # An array variable: one sweep per element (forward mode's cost grows with the input count).
+    result = np.zeros(shape)
+    for k in np.ndindex(*shape):
+        basis = np.zeros(shape)
+        basis[k] = 1.0
+        t = tangent_sweep(p, values, {i: basis for i, n, _ in p.variables if n == name})[root]
+        result[k] = 0.0 if t is None else t
+    return result
+
+
+def jacobian(outputs: Sequence[Node | str], at: Mapping[str, Any], method: str = "reverse",
+             wrt: Sequence[str] | str | None = None) -> np.ndarray:
+    """The Jacobian of several scalar outputs: rows are outputs, columns the variables ``wrt`` (default:
+    the variables of all outputs in order of first appearance). Forward mode fills it column by column
+    (one sweep per input), reverse mode row by row (one sweep per output).
+
+    >>> import diffexplore as dx
+    >>> x, y = dx.variables("x y")
+    >>> dx.jacobian([x * y, x + y], {"x": 2.0, "y": 3.0}, method="forward")
+    array([[3., 2.],
+           [1., 1.]])
+    """
+    _check_method(method, {})
+    outputs = [as_graph(o) for o in outputs]
+    return _jacobian(outputs, as_point(at), method, wrt, check=True)
+
+
+def _jacobian(outputs: list[Node], point: dict, method: str, wrt: Sequence[str] | str | None,
+              check: bool) -> np.ndarray:
+    p = plan(outputs)
+    names = resolve_wrt(_names(p), wrt)
+    values = primal_sweep(p, point, check=check)
+    rows: list[list] = [[None] * len(names) for _ in outputs]
+    if method == "forward":
+        for c, name in enumerate(names):
+            tangents = tangent_sweep(p, values, {i: 1.0 for i, n, _ in p.variables if n == name})
+            for r, root in enumerate(p.roots):
+                t = tangents[root]
+                rows[r][c] = t if t is not None else zero_like(values[root])
+    elif method == "reverse":
+        for r, root in enumerate(p.roots):
+            adjoints, _ = adjoint_sweep(p, values, root, root_seed(values[root]))
+            gradient = gradient_by_name(p, values, adjoints)
+            for c, name in enumerate(names):
+                rows[r][c] = gradient[name]
+    else:
+        for r, out in enumerate(outputs):
+            gradient = grad(out, point, method=method, wrt=None)
+            for c, name in enumerate(names):
+                rows[r][c] = gradient.get(name, 0.0)
+    return np.array(rows)
+
+
+def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forward-over-reverse",
+            wrt: Sequence[str] | None = None) -> np.ndarray:
+    """The matrix of second derivatives (scalar variables), by differentiating the gradient graph again:
+
+    ``forward-over-reverse`` (forward sweeps through the symbolic gradient graph, one per variable),
+    ``reverse-over-reverse`` (a backward sweep per gradient entry), ``symbolic`` (``diff`` of each
+    gradient entry, evaluated) or ``numeric`` (central differences of the reverse-mode gradient).
+
+    >>> import diffexplore as dx
+    >>> dx.hessian(dx.parse("x**2 * y"), {"x": 1.0, "y": 3.0})
+    array([[6., 2.],
+           [2., 0.]])
+    """
+    if method not in HESSIAN_METHODS:
+        raise DiffexploreError(f"unknown hessian method {method!r}; methods: {', '.join(HESSIAN_METHODS)}")
+    f = _as_function(f, at)
+    names = resolve_wrt([v.name for v in free_variables(f)], wrt)
+    point = as_point(at)
+    if guards:
+        primal_sweep(plan(f), point)          # f's traced branches are checked at this point
+    gradient = gradient_graph(f, wrt=names)
+    rows = [gradient[n] for n in names]
+    if method in ("forward-over-reverse", "reverse-over-reverse"):
+        # Columns only for the variables the gradient still depends on; the others are zero.
+        present = [v.name for v in free_variables(rows)] if any(not r.is_constant for r in rows) else []
+        out = np.zeros((len(names), len(names)))
+        if present:
+            mode = "forward" if method == "forward-over-reverse" else "reverse"
+            block = _jacobian(rows, point, mode, present, check=False)
+            for k, c in enumerate(present):
+                out[:, names.index(c)] = block[:, k]
+        return out
+    if method == "symbolic":
+        return np.array([[_value(diff(r, c), point) for c in names] for r in rows], dtype=float)
+    out = np.zeros((len(names), len(names)))
+    for i, r in enumerate(rows):
+        for j, c in enumerate(names):
+            if c in [v.name for v in free_variables(r)]:
+                out[i, j] = difference(r, point, c, "central")
+    return out
+
+
+def _value(f: Node, point: dict) -> Any:
+    """The value of a derivative graph whose source's branches were checked already."""
+    p = Plan([f])
+    return primal_sweep(p, point, check=False)[p.roots[0]]

@@ -1,0 +1,389 @@
+"""Transform/evaluate: the sweeps over a plan, each written once.
+
+- :func:`primal_sweep`: every node's value at a point (and the one place where the branch decisions of
+  traced graphs are checked);
+- :func:`forward_sweep`: the tangent of every node, ``v̇ = Σ ∂v/∂u · u̇`` (a jvp for whole-array
+  operations);
+- :func:`backward_sweep`: the adjoint of every node, ``ū += v̄ · ∂v/∂u`` (a vjp for whole-array
+  operations), summing a broadcast contribution back to its argument's shape.
+
+The forward and backward sweeps run over an *algebra*: :data:`NUMBERS` (the evaluators: values are
+numbers and arrays) or :class:`NodeAlgebra` (the symbolic differentiator: each node's "value" is the node
+itself, so the same rules build derivative graphs, pruned or raw). :func:`backward_flat` is the backward
+sweep specialised to numbers on graphs of elementwise operations of one or two arguments: one flat loop
+over the plan's terms, the cost of a gradient; a property test holds it equal to the general sweep.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+import weakref
+from collections.abc import Mapping
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+
+from .errors import DomainError, MissingValueError, RuleError, ShapeError
+from .graph import Node, as_node, constant, numbered_nodes
+from .plan import CONSTANT, READ, Plan, derived_from, guards, plan
+from .prune import Folder
+from .rules import sum_to
+
+__all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_flat", "NUMBERS", "NodeAlgebra",
+           "missing_rule", "domain_error", "DOMAIN_ERRORS"]
+
+#: The exceptions a numeric implementation raises outside its domain.
+DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
+
+
+def domain_error(p: Plan, i: int, exc: Exception, what: str = "evaluating") -> DomainError:
+    """The error for a failure at slot ``i``, naming the node and its operation."""
+    from .formula import formula
+    node = p.order[i]
+    reason = str(exc) or type(exc).__name__
+    args = ", ".join(formula(a, max_length=40) for a in node.args)
+    return DomainError(f"{what} node #{i} ({node.rule.name}({args})) failed: {reason}. "
+                       f"The operation {node.rule.name!r} is not defined there.")
+
+
+def missing_rule(rule) -> RuleError:
+    """The error for a primitive that has no derivative rule."""
+    which = "partials" if rule.elementwise else "vjp/jvp"
+    return RuleError(f"the primitive {rule.name!r} has no derivative rule ({which}); "
+                     "give it partials=... or vjp=/jvp= when defining it")
+
+
+# ---- the primal sweep ----------------------------------------------------------------------------------
+
+
+def leaf_values(p: Plan, at: Mapping[str, Any]) -> list:
+    """A value list with the constants and the variables' values filled in (checked against shapes)."""
+    values: list = [None] * len(p.order)
+    for i, value in p.constants:
+        values[i] = value
+    for i, name, shape in p.variables:
+        try:
+            value = at[name]
+        except KeyError:
+            known = ", ".join(sorted({nm for _, nm, _ in p.variables}))
+            raise MissingValueError(f"no value for variable {name!r} (the graph's variables: {known})"
+                                    ) from None
+        if shape and np.shape(value) != shape:
+            raise ShapeError(f"variable {name!r} is declared with shape {shape} but its value has "
+                             f"shape {np.shape(value)}")
+        values[i] = value
+    return values
+
+
+def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
+    """Every node's value at the point ``at`` (normalised by :func:`~diffexplore.inputs.as_point`);
+    ``check=False`` skips the branch guards (for a caller that checked the source graph's already)."""
+    values = leaf_values(p, at)
+    i = -1
+    try:
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
+            for i, impl, idx, arity in p.ops:
+                if arity == 2:
+                    values[i] = impl(values[idx[0]], values[idx[1]])
+                elif arity == 1:
+                    values[i] = impl(values[idx[0]])
+                else:
+                    values[i] = impl(*[values[j] for j in idx])
+    except DOMAIN_ERRORS as exc:
+        raise domain_error(p, i, exc) from None
+    if guards and check:
+        check_guards(p, values, at)
+    return values
+
+
+def check_guards(p: Plan, values: list, at: Mapping[str, Any]) -> None:
+    """Re-check the branch decisions of every traced part of the graph (and of the graphs its roots were
+    derived from) on this sweep's values: the one place every evaluation path goes through.
+
+    A traced part is a node with a guard that no other guarded node of the graph contains: a traced
+    graph's own guard covers every decision on its path, including those of shared subexpressions that
+    are the roots of other traces (hash-consing shares them)."""
+    primals = None
+    for node in _outermost_guarded(p):
+        check = guards.get(node)
+        if check is not None:
+            if primals is None:
+                primals = dict(zip(p.order, values, strict=True))
+            check(primals, at)
+    for r in p.roots:
+        source = derived_from.get(p.order[r])
+        if source is not None:
+            primal_sweep(plan(source), at)        # the source's sweep checks the source's guards
+
+
+_outermost: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _outermost_guarded(p: Plan) -> list[Node]:
+    """The guarded nodes of a plan that no other guarded node of it contains (cached per plan and set
+    of guarded nodes)."""
+    guarded = [n for n in guards.keys() if n in p.index]
+    if len(guarded) <= 1:
+        return guarded
+    key = frozenset(guarded)
+    cached = _outermost.get(p)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    inner: set = set()
+    for g in guarded:
+        if g not in inner:
+            inner.update(n for n in numbered_nodes(g)[0] if n is not g and n in key)
+    outermost = [g for g in guarded if g not in inner]
+    _outermost[p] = (key, outermost)
+    return outermost
+
+
+# ---- algebras: what the forward and backward sweeps compute with ---------------------------------------
+
+
+class NumberAlgebra:
+    """Numbers and arrays: products and sums as they are, a broadcast contribution summed back with
+    ``sum_to``; domain errors are raised (NumPy's included) and reported naming the node."""
+
+    folds = False
+    mul = staticmethod(operator.mul)
+    add = staticmethod(operator.add)
+
+    @staticmethod
+    def fold(value: Any) -> Any:
+        return value
+
+    @staticmethod
+    def reduce(value: Any, shape: tuple) -> Any:
+        return sum_to(value, attr=shape)
+
+    @staticmethod
+    def errstate():
+        return np.errstate(divide="raise", invalid="raise", over="raise")
+
+
+NUMBERS = NumberAlgebra()
+
+
+class NodeAlgebra:
+    """Nodes: each product and sum builds a node. ``prune=True`` applies the identities of
+    :mod:`diffexplore.prune` to the new nodes (never to the nodes in ``keep``, those of f); ``prune=False``
+    keeps every term exactly as the chain rule emits it."""
+
+    folds = True
+
+    def __init__(self, prune: bool, keep: set[Node] | dict):
+        self.prune = prune
+        self.folder = Folder(keep) if prune else None
+        self.keep = keep
+
+    def fold(self, node: Any) -> Node:
+        if not self.prune:
+            return as_node(node)
+        if type(node) is Node and node in self.keep:      # a node of f: nothing to fold
+            return node
+        return self.folder.fold(node)
+
+    def mul(self, a: Any, b: Any) -> Node:
+        if type(a) is not Node:           # a partial that is a plain number (add's 1, sub's -1)
+            a = constant(a)
+        if type(b) is not Node:
+            b = constant(b)
+        return self.folder.mul(a, b) if self.prune else a * b
+
+    def add(self, a: Node, b: Node) -> Node:
+        return self.folder.add(a, b) if self.prune else a + b
+
+    def reduce(self, value: Node, shape: tuple) -> Node:
+        if value.shape == shape:
+            return value
+        reduced = sum_to(value, attr=shape)
+        return self.fold(reduced) if self.prune else reduced
+
+    def zero(self, shape: tuple) -> Node:
+        return constant(0.0) if not shape else constant(np.zeros(shape))
+
+    @staticmethod
+    def errstate():
+        return nullcontext()
+
+
+# ---- the forward (tangent) sweep -----------------------------------------------------------------------
+
+
+def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
+                  steps: list | None = None) -> list:
+    """Fill ``tangents`` (seeded at the variables; None is a zero tangent) through every operation of the
+    plan in order: an elementwise operation sums local partial × argument tangent, a whole-array
+    operation calls its rule's jvp. ``steps`` defaults to the plan's lean steps."""
+    mul, add, fold, folds = algebra.mul, algebra.add, algebra.fold, algebra.folds
+    i = -1
+    try:
+        with algebra.errstate():
+            for i, idx, terms, node in (p.partial_steps if steps is None else steps):
+                if terms:
+                    total = None
+                    for _i, j, how, what, first, second, _reduce, _pos in terms:
+                        t = tangents[j]
+                        if t is None:
+                            continue
+                        if how == READ:
+                            local = values[what]
+                        elif how == CONSTANT:
+                            local = what
+                        else:
+                            if second is not None:
+                                local = what(values[first], values[second], values[i])
+                            elif first is not None:
+                                local = what(values[first], values[i])
+                            else:
+                                local = what(*[values[k] for k in idx], values[i])
+                            if folds:
+                                local = fold(local)
+                        contribution = mul(local, t)
+                        total = contribution if total is None else add(total, contribution)
+                    tangents[i] = total
+                elif node is not None:
+                    ts = tuple([tangents[j] for j in idx])
+                    if all(t is None for t in ts):
+                        continue
+                    rule = node.rule
+                    if rule.jvp is None:
+                        raise missing_rule(rule)
+                    argv = [values[j] for j in idx]
+                    if rule.has_attr:
+                        out = rule.jvp(ts, *argv, values[i], attr=node.attr)
+                    else:
+                        out = rule.jvp(ts, *argv, values[i])
+                    tangents[i] = fold(out) if folds and out is not None else out
+    except DOMAIN_ERRORS as exc:
+        raise domain_error(p, i, exc, "differentiating") from None
+    return tangents
+
+
+# ---- the backward (adjoint) sweep ----------------------------------------------------------------------
+
+
+def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS,
+                   record: list | None = None) -> list:
+    """Fill ``adjoints`` (seeded at the roots; None is a zero adjoint) through every operation of the
+    plan in reverse order: an elementwise operation adds adjoint × local partial to each active
+    argument (summed back to the argument's shape after broadcasting), a whole-array operation adds
+    its rule's vjp. ``record`` (a list) receives ``(slot, position, argument slot, local partial,
+    contribution)`` for every addition, in order."""
+    if algebra is NUMBERS and p.backward_terms is not None:
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                backward_flat(p.backward_terms, values, adjoints, record)
+        except _SweepError as failure:
+            raise domain_error(p, failure.slot, failure.cause, "differentiating") from None
+        return adjoints
+    mul, add, fold, reduce, folds = algebra.mul, algebra.add, algebra.fold, algebra.reduce, algebra.folds
+    active = p.active
+    i = -1
+    try:
+        with algebra.errstate():
+            for i, idx, terms, node in reversed(p.partial_steps):
+                g = adjoints[i]
+                if g is None:
+                    continue
+                if terms:
+                    for _i, j, how, what, first, second, reduce_to, pos in terms:
+                        if how == READ:
+                            local = values[what]
+                        elif how == CONSTANT:
+                            local = what
+                        else:
+                            if second is not None:
+                                local = what(values[first], values[second], values[i])
+                            elif first is not None:
+                                local = what(values[first], values[i])
+                            else:
+                                local = what(*[values[k] for k in idx], values[i])
+                            if folds:
+                                local = fold(local)
+                        contribution = mul(g, local)
+                        if reduce_to is not None:
+                            contribution = reduce(contribution, reduce_to)
+                        if record is not None:
+                            record.append((i, pos, j, local, contribution))
+                        previous = adjoints[j]
+                        adjoints[j] = contribution if previous is None else add(previous, contribution)
+                elif node is not None:
+                    rule = node.rule
+                    if rule.vjp is None:
+                        raise missing_rule(rule)
+                    argv = [values[j] for j in idx]
+                    options = {"attr": node.attr} if rule.has_attr else {}
+                    if takes_needed(rule.vjp):        # it can skip the cotangents no variable needs
+                        options["needed"] = tuple([active[j] for j in idx])
+                    cotangents = rule.vjp(g, *argv, values[i], **options)
+                    for pos, j in enumerate(idx):
+                        c = cotangents[pos]
+                        if c is None or not active[j]:
+                            continue
+                        if folds:
+                            c = fold(c)
+                        if record is not None:
+                            record.append((i, pos, j, None, c))
+                        previous = adjoints[j]
+                        adjoints[j] = c if previous is None else add(previous, c)
+    except DOMAIN_ERRORS as exc:
+        raise domain_error(p, i, exc, "differentiating") from None
+    return adjoints
+
+
+class _SweepError(Exception):
+    """A domain error inside the flat sweep, with the slot of the node where it happened."""
+
+    def __init__(self, slot: int, cause: Exception):
+        super().__init__(slot, cause)
+        self.slot = slot
+        self.cause = cause
+
+
+def backward_flat(terms: list, values: list, adjoints: list, record: list | None = None) -> None:
+    """The backward sweep over numbers for graphs of elementwise operations of one or two arguments:
+    one flat loop over the plan's terms (in backward order), each adding adjoint × local partial to an
+    argument's adjoint. The same arithmetic as :func:`backward_sweep` with the local partial worked out
+    inline: this loop is the cost of a gradient."""
+    i = -1
+    try:
+        for i, j, how, what, first, second, reduce_to, pos in terms:
+            g = adjoints[i]
+            if g is None:
+                continue
+            if how == READ:
+                local = values[what]
+            elif how == CONSTANT:
+                local = what
+            elif second is not None:
+                local = what(values[first], values[second], values[i])
+            else:
+                local = what(values[first], values[i])
+            contribution = g * local
+            if reduce_to is not None:
+                contribution = sum_to(contribution, attr=reduce_to)
+            if record is not None:
+                record.append((i, pos, j, local, contribution))
+            previous = adjoints[j]
+            adjoints[j] = contribution if previous is None else previous + contribution
+    except DOMAIN_ERRORS as exc:
+        raise _SweepError(i, exc) from None
+
+
+_TAKES_NEEDED: dict = {}
+
+
+def takes_needed(vjp) -> bool:
+    """Whether a vjp accepts ``needed=`` (one flag per argument: is its cotangent used?)."""
+    takes = _TAKES_NEEDED.get(vjp)
+    if takes is None:
+        try:
+            takes = "needed" in inspect.signature(vjp).parameters
+        except (TypeError, ValueError):
+            takes = False
+        _TAKES_NEEDED[vjp] = takes
+    return takes

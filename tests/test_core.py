@@ -1,0 +1,205 @@
+"""The core's structure: one sweep engine whose specialisations agree with it, one rule record per
+primitive, a derivative-operator layer that refuses unknown options, and imports that point one way."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import diffexplore as dx
+from diffexplore.evaluate import adjoint_sweep, root_seed, tangent_sweep
+from diffexplore.plan import Plan
+from diffexplore.sweeps import NUMBERS, backward_flat, backward_sweep, primal_sweep
+
+from .strategies import expressions
+
+PACKAGE = Path(dx.__file__).resolve().parent
+#: Functions that may import a later stage lazily: operator and display hooks on objects of an earlier
+#: stage (a node's formula text, transpose and indexing; notebook displays).
+HOOKS = {"__repr__", "__str__", "__getitem__", "T", "_repr_svg_", "_repr_mimebundle_", "_repr_html_",
+         "_repr_latex_", "_repr_markdown_", "_repr_png_"}
+POINT = {"x": 0.7, "y": -1.3, "z": 0.4}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The package modules a module imports, at module level or inside functions (hooks excepted)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child.name in HOOKS:
+                continue
+            stack.append(child)
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                if submodule in modules:
+                    found.add(submodule)
+                elif target in modules:
+                    found.add(target)
+    found.discard(name)
+    return found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(p) for p in paths}
+    return {_module_name(p): _imports(p, modules) for p in paths}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a list of modules, or None (iterative depth-first search)."""
+    state: dict[str, int] = {}           # 1: on the current path, 2: done
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        path = [start]
+        stack = [iter(sorted(graph[start]))]
+        state[start] = 1
+        while stack:
+            for target in stack[-1]:
+                if state.get(target) == 1:
+                    return path[path.index(target):] + [target]
+                if not state.get(target):
+                    state[target] = 1
+                    path.append(target)
+                    stack.append(iter(sorted(graph.get(target, ()))))
+                    break
+            else:
+                state[path.pop()] = 2
+                stack.pop()
+    return None
+
+
+def test_the_package_import_graph_has_no_cycle():
+    graph = _import_graph()
+    assert len(graph) > 30 and "diffexplore.sweeps" in graph["diffexplore.evaluate"]
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_build_stage_does_not_import_the_evaluators_or_the_show_stage():
+    graph = _import_graph()
+    later = {"diffexplore.evaluate", "diffexplore.symbolic", "diffexplore.derivatives", "diffexplore.sweeps",
+             "diffexplore.render", "diffexplore.reports", "diffexplore.explorer", "diffexplore.cli"}
+    for module in ("diffexplore.graph", "diffexplore.rules", "diffexplore.parse", "diffexplore.inputs"):
+        assert not graph[module] & later, module
+
+
+@given(expressions())
+def test_the_flat_backward_sweep_equals_the_general_sweep_bit_for_bit(f):
+    p = Plan([f])
+    values = primal_sweep(p, POINT)
+    root = p.roots[0]
+    assert p.backward_terms is not None
+    flat: list = [None] * len(values)
+    flat[root] = 1.0
+    backward_flat(p.backward_terms, values, flat)
+    general: list = [None] * len(values)
+    general[root] = 1.0
+    _general_backward(p, values, general)
+    assert flat == general
+
+
+def _general_backward(p: Plan, values: list, adjoints: list) -> None:
+    """The general backward sweep even where the plan has flat terms (its terms made unavailable)."""
+    saved = p._backward_terms
+    p._backward_terms = None
+    try:
+        backward_sweep(p, values, adjoints, NUMBERS)
+    finally:
+        p._backward_terms = saved
+
+
+@given(expressions())
+def test_forward_and_reverse_sweeps_agree_on_every_input(f):
+    p = Plan([f])
+    values = primal_sweep(p, POINT)
+    root = p.roots[0]
+    adjoints, _ = adjoint_sweep(p, values, root, root_seed(values[root]))
+    for slot, _name, _shape in p.variables:
+        tangent = tangent_sweep(p, values, {slot: 1.0})[root] or 0.0
+        adjoint = adjoints[slot] or 0.0
+        assert math.isclose(tangent, adjoint, rel_tol=1e-10, abs_tol=1e-12)
+
+
+def test_symbolic_sweeps_build_the_graphs_the_numeric_sweeps_compute():
+    f = dx.parse("x*y*sin(x) + exp(y)/x")
+    at = {"x": 1.3, "y": 0.4}
+    reverse = dx.reverse(f, at).gradient
+    for name, graph in dx.gradient_graph(f).items():
+        assert dx.evaluate(graph, at) == pytest.approx(reverse[name], rel=1e-15)
+        assert dx.evaluate(dx.diff(f, name), at) == pytest.approx(reverse[name], rel=1e-15)
+    raw = dx.diff(f, "x", prune=False)
+    assert dx.size(raw).dag_nodes > dx.size(dx.diff(f, "x")).dag_nodes
+    assert dx.evaluate(raw, at) == pytest.approx(reverse["x"], rel=1e-15)
+
+
+def test_a_missing_rule_is_named_in_every_mode():
+    with dx.primitive_scope():
+        opaque = dx.define("opaque_square", 1, lambda a: a * a)
+        f = opaque(dx.variable("x")) + 1
+        for run in (lambda: dx.grad(f, {"x": 2.0}), lambda: dx.grad(f, {"x": 2.0}, method="forward"),
+                    lambda: dx.diff(f, "x"), lambda: dx.gradient_graph(f)):
+            with pytest.raises(dx.RuleError, match="'opaque_square' has no derivative rule"):
+                run()
+
+
+def test_grad_refuses_an_option_its_method_does_not_take():
+    f = dx.parse("x*y")
+    with pytest.raises(dx.DiffexploreError, match="takes no option 'shceme'.*scheme, step"):
+        dx.grad(f, {"x": 1.0, "y": 2.0}, method="numeric", shceme="central")
+    with pytest.raises(dx.DiffexploreError, match="'reverse' takes no option 'step'"):
+        dx.grad(f, {"x": 1.0, "y": 2.0}, step=1e-3)
+    with pytest.raises(dx.DiffexploreError, match="unknown method 'backprop'"):
+        dx.grad(f, {"x": 1.0, "y": 2.0}, method="backprop")
+    assert dx.grad(f, {"x": 1.0, "y": 2.0}, method="numeric", scheme="complex")["x"] == 2.0
+
+
+def test_a_linear_primitive_gets_its_jvp_from_itself():
+    with dx.primitive_scope():
+        triple = dx.define("triple_example", 1, lambda a: 3.0 * a, vjp=lambda g, a, out: (3.0 * g,),
+                           linear=True, shape=lambda s: s)
+        v = dx.variable("v", shape=(3,))
+        f = dx.sum(triple(v) * v)
+        at = {"v": np.array([1.0, -2.0, 0.5])}
+        np.testing.assert_allclose(dx.grad(f, at, method="forward")["v"], 6.0 * at["v"], rtol=1e-15)
+        np.testing.assert_allclose(dx.grad(f, at)["v"], 6.0 * at["v"], rtol=1e-15)
+    assert "triple_example" not in dx.graph.PRIMITIVES
+
+
+def test_undefine_removes_a_primitive_and_its_name():
+    dx.define("gone_example", 1, lambda a: a + 1.0, [lambda a, out: 1.0])
+    dx.undefine("gone_example")
+    with pytest.raises(dx.ParseError):
+        dx.parse("gone_example(x)")
+    with pytest.raises(dx.DiffexploreError, match="no primitive named 'gone_example'"):
+        dx.undefine("gone_example")
