@@ -18,6 +18,7 @@ import builtins
 import keyword
 import linecache
 import math
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,15 +26,19 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError, DomainError, MissingValueError
-from .evaluate import _as_graph, as_point
-from .graph import Node, _check_variables, gc_paused, nodes
+from .graph import Node, Primitive, check_variables, gc_paused, nodes
+from .inputs import as_graph, as_point
 from .symbolic import adjoint_graphs
 
 __all__ = ["compile", "Compiled"]
 
-#: Operations written with Python's operators (their implementations are exactly these operators).
-INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
-_CANNOT_FAIL = {"var", "const", "add", "sub", "mul", "neg"}
+#: Python's binary operators by symbol. A primitive whose ``infix`` facet is one of these symbols and
+#: whose implementation is exactly that operator is written with the symbol (``v1 * v3``).
+_PYTHON_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+                     "**": operator.pow, "@": operator.matmul}
+#: Implementations that cannot raise on numbers (Python's + - * and negation): the gradient program may
+#: leave out f's lines that run them when the gradient does not use their values.
+_CANNOT_FAIL = (operator.add, operator.sub, operator.mul, operator.neg)
 _RESERVED = re.compile(r"(v|t|c)\d+(_bar)?|at|np")
 _ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
 
@@ -98,7 +103,7 @@ class Compiled:
             if kind == "gradient":
                 # f's lines that the gradient does not use are left out, unless their operation can
                 # fail (anything but + - * and negation): a point outside f's domain must still raise.
-                can_fail = [n for n in self._order[:self._forward] if n.rule.name not in _CANNOT_FAIL]
+                can_fail = [n for n in self._order[:self._forward] if _can_fail(n.rule)]
                 needed = set(nodes(*[self._gradients[n] for n in self.wrt], *can_fail))
                 result = f"return {{{listed}}}"
             else:
@@ -281,10 +286,10 @@ def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = 
     True
     """
     if not isinstance(f, Node):
-        f = _as_graph(f)
+        f = as_graph(f)
     with gc_paused():
         forward_order, adjoints = adjoint_graphs(f)
-        variables = _check_variables([n for n in forward_order if n.rule.name == "var"])
+        variables = check_variables([n for n in forward_order if n.rule.name == "var"])
         wanted = _wanted(variables, wrt)
         by_name = {v.name: v for v in variables}
         gradients = {name: _gradient_node(by_name[name], adjoints) for name in wanted}
@@ -360,8 +365,8 @@ def _write_lines(order: list[Node], forward: int, adjoints: dict[Node, Node], ro
         elif node in adjoint_of and adjoint_of[node] in names:
             names[node] = f"{names[adjoint_of[node]]}_bar"
         elif uses.get(node, 0) == 1 and not any(arg in inline_reads for arg in node.args):
-            operator = node.rule.name in INFIX or node.rule.name == "neg"
-            names[node] = f"({expression})" if operator else expression
+            written_as_operator = _infix(node.rule) is not None or node.rule.name == "neg"
+            names[node] = f"({expression})" if written_as_operator else expression
             inline_reads[node] = tuple(reads)
             continue
         else:
@@ -371,6 +376,24 @@ def _write_lines(order: list[Node], forward: int, adjoints: dict[Node, Node], ro
         line_nodes.append(node)
         line_reads.append(tuple(reads))
     return names, lines, line_nodes, line_reads, namespace
+
+
+def _infix(rule: Primitive) -> str | None:
+    """The operator symbol a primitive is written with (its ``infix`` facet, when its implementation is
+    that Python operator, so the program computes exactly what the rule does), or None for a call.
+
+    >>> from diffexplore.graph import PRIMITIVES
+    >>> _infix(PRIMITIVES["mul"]), _infix(PRIMITIVES["pow"])     # pow checks its domain: a call
+    ('*', None)
+    """
+    if rule.infix is not None and rule.arity == 2 and _PYTHON_OPERATORS.get(rule.infix) is rule.impl:
+        return rule.infix
+    return None
+
+
+def _can_fail(rule: Primitive) -> bool:
+    """Whether an operation can raise on numbers (all but the leaves and Python's + - * and negation)."""
+    return rule.arity > 0 and rule.impl not in _CANNOT_FAIL
 
 
 def _literal(value: Any) -> str | None:
@@ -388,8 +411,9 @@ def _expression(node: Node, names: dict[Node, str], namespace: dict[str, Any],
     if rule.name == "var":
         return f"at[{node.attr[0]!r}]"
     args = [names[a] for a in node.args]
-    if rule.name in INFIX:
-        return f"{args[0]} {INFIX[rule.name]} {args[1]}"
+    symbol = _infix(rule)
+    if symbol is not None:
+        return f"{args[0]} {symbol} {args[1]}"
     if rule.name == "neg":
         return f"-{args[0]}"
     function = functions.get(rule.name)

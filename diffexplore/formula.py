@@ -27,6 +27,15 @@ def format_number(value, digits: int = 17) -> str:
     return repr(float(value)) if digits >= 17 else f"{value:.{digits}g}"
 
 
+#: Operator symbols written without spaces, as Python's and SymPy's printers write them (``x*y``,
+#: ``x**2``); every other infix symbol gets a space on each side (``x + y``, ``W @ x``).
+_TIGHT = ("*", "/", "**")
+
+
+def _joiner(infix: str) -> str:
+    return infix if infix in _TIGHT else f" {infix} "
+
+
 class _TooLong(Exception):
     pass
 
@@ -55,14 +64,13 @@ def formula(root: Node, max_length: int | None = None) -> str:
         elif rule.infix and rule.arity == 2:
             (ls, lp), (rs, rp) = text[n.args[0]], text[n.args[1]]
             prec = rule.precedence
-            if rule.name == "pow":     # right-associative: x**y**z is x**(y**z)
+            if rule.infix == "**":     # right-associative: x**y**z is x**(y**z)
                 ls = ls if lp > prec else f"({ls})"
                 rs = rs if rp >= prec else f"({rs})"
             else:                      # left-associative: a right operand of equal strength keeps brackets
                 ls = ls if lp >= prec else f"({ls})"
                 rs = rs if rp > prec and rp != 3 else f"({rs})"
-            joiner = rule.infix if rule.name in ("mul", "div", "pow") else f" {rule.infix} "
-            s = f"{ls}{joiner}{rs}"
+            s = f"{ls}{_joiner(rule.infix)}{rs}"
         elif rule.name == "neg":
             inner, ip = text[n.args[0]]
             s = f"-{inner}" if ip > 3 else f"-({inner})"
@@ -99,8 +107,7 @@ def let_form(root: Node) -> str:
         rule = n.rule
         args = [names[a] for a in n.args]
         if rule.infix and rule.arity == 2:
-            joiner = rule.infix if rule.name in ("mul", "div", "pow") else f" {rule.infix} "
-            expr = joiner.join(args)
+            expr = _joiner(rule.infix).join(args)
         elif rule.name == "neg":
             expr = f"-{args[0]}"
         else:

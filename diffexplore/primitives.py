@@ -22,28 +22,30 @@ from typing import Any
 
 import numpy as np
 
+from .derivatives import grad, hessian
 from .errors import DiffexploreError, RuleError
-from .evaluate import as_point, evaluate, forward, grad
+from .evaluate import evaluate, forward
 from .graph import PRIMITIVES, Node, free_variables, nodes, variable
+from .inputs import as_point
 from .numeric import EPS, default_step, numeric
 from .rules import FUNCTIONS, define
-from .symbolic import hessian
 
 __all__ = ["primitive", "check_grads", "GradCheck", "GradientCheckError"]
 
 
 def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | None] | Callable | None = None,
-              name: str | None = None, sympy: Any = None, label: str | None = None,
-              public: bool = True) -> Callable:
+              name: str | None = None, sympy: Any = None, numpy: Any = None, latex: str | None = None,
+              label: str | None = None, public: bool = True) -> Callable:
     """Declare a new primitive from a numeric function and its partial derivative(s).
 
     ``partials[i](*args, out)`` is ∂out/∂arg_i (one callable may stand for the only partial); write it
     with diffexplore's functions so it works on numbers and on graph nodes. ``sympy`` maps it to SymPy
     as the rule table does (a SymPy function name, or ``callable(sympy_module, *args)``); by default it
-    becomes an undefined SymPy function of the primitive's name. ``label`` is its drawing label;
-    ``public`` lets formula strings call it. Without ``partials`` every derivative that reaches the
-    primitive raises a :class:`~diffexplore.errors.RuleError` naming it. Declaring a name again
-    replaces an earlier user primitive (built-in names are refused).
+    becomes an undefined SymPy function of the primitive's name. ``numpy`` is the NumPy ufunc that is
+    this primitive (a traced program's ``np.xxx(t)`` then records it), ``latex`` its name in LaTeX trace
+    tables, ``label`` its drawing label; ``public`` lets formula strings call it. Without ``partials``
+    every derivative that reaches the primitive raises a :class:`~diffexplore.errors.RuleError` naming
+    it. Declaring a name again replaces an earlier user primitive (built-in names are refused).
 
     >>> import math
     >>> import diffexplore as dx
@@ -58,7 +60,7 @@ def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | No
     """
     if fn is None:
         return lambda function: primitive(function, partials=partials, name=name, sympy=sympy,
-                                          label=label, public=public)
+                                          numpy=numpy, latex=latex, label=label, public=public)
     if not callable(fn):
         raise DiffexploreError(f"dx.primitive needs a function, got {type(fn).__name__}")
     name = name or fn.__name__
@@ -79,8 +81,9 @@ def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | No
                                    "(name=...)")
         del PRIMITIVES[name]                    # a redefinition (a re-run cell, a reloaded file)
         FUNCTIONS.pop(name, None)
-    function = define(name, arity, _numeric(fn), list(partials), public=public, sympy=sympy, label=label,
-                      user_defined=True, doc=fn.__doc__ or f"The user primitive ``{name}``.")
+    function = define(name, arity, _numeric(fn), list(partials), public=public, sympy=sympy, numpy=numpy,
+                      latex=latex, label=label, user_defined=True,
+                      doc=fn.__doc__ or f"The user primitive ``{name}``.")
     function.__wrapped__ = fn
     function.__module__ = getattr(fn, "__module__", function.__module__)
     return function

@@ -1,10 +1,11 @@
 """Transform: the bridge to SymPy, the only module that imports it.
 
 :func:`to_sympy` walks the DAG once (a memo keeps sharing, so it is linear in the number of DAG nodes);
-:func:`from_sympy` maps SymPy's functions back through the rule table; :func:`simplify`, :func:`cse_form`
-and :func:`latex` give the human-readable face of a derivative. SymPy steps that can run for a long
-time go through :func:`run_with_timeout`, which runs them in a forked process and stops it when the
-budget is spent, so the caller always gets an answer promptly.
+:func:`from_sympy` maps SymPy's functions back through the rule table (each primitive's ``sympy``
+facet, read both ways); :func:`simplify`, :func:`cse_form` and :func:`latex` give the human-readable
+face of a derivative. SymPy steps that can run for a long time go through :func:`run_with_timeout`,
+which runs them in a forked process and stops it when the budget is spent, so the caller always gets
+an answer promptly.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import sympy as sp
 
 from .errors import DiffexploreError, SympyTimeout
-from .graph import PRIMITIVES, Node, constant, nodes, variable
+from .graph import PRIMITIVES, Node, Primitive, apply, constant, nodes, variable
 
 __all__ = ["to_sympy", "from_sympy", "simplify", "cse_form", "latex", "run_with_timeout", "symbol"]
 
@@ -71,13 +72,54 @@ def to_sympy(node: Node) -> sp.Expr:
     return memo[node]
 
 
-def _functions() -> dict[Any, Callable]:
-    """SymPy function classes -> builders of diffexplore nodes."""
-    from . import rules
-    table = {sp.exp: rules.exp, sp.log: rules.log, sp.sin: rules.sin, sp.cos: rules.cos,
-             sp.tan: rules.tan, sp.tanh: rules.tanh, sp.Abs: rules.abs, sp.sign: rules.sign,
-             sp.Max: None, sp.Min: None}
-    return table
+#: SymPy structures that :func:`_convert` maps by their shape, not through the table (a sum is a chain of
+#: additions, ``x**(1/2)`` a square root, ``Max(a, b, c)`` nested maxima).
+_STRUCTURAL = ("Add", "Mul", "Pow", "Heaviside", "Max", "Min")
+
+# The SymPy function -> primitive table and the registry state it was built from (the records
+# themselves: a primitive defined or removed later makes it stale).
+_table: tuple[tuple, dict] = ((), {})
+
+
+def _functions() -> dict[Any, Primitive]:
+    """SymPy function classes -> primitives, from the records' ``sympy`` facets.
+
+    A name (``"sin"``) is ``getattr(sympy, name)``; a callable mapping counts when it sends the
+    primitive's arguments to one SymPy function of exactly those arguments (``lambda sp, a: sp.asinh(a)``);
+    others (``1 / (1 + exp(-a))``) go one way only. The first primitive defined keeps a function two of
+    them name.
+
+    >>> _functions()[sp.sin]
+    <primitive sin/1>
+    """
+    global _table
+    state = tuple(PRIMITIVES.values())
+    if state != _table[0]:
+        table: dict[Any, Primitive] = {}
+        for rule in state:
+            function = _sympy_function(rule)
+            if function is not None and function.__name__ not in _STRUCTURAL:
+                table.setdefault(function, rule)
+        _table = (state, table)
+    return _table[1]
+
+
+def _sympy_function(rule: Primitive) -> Any:
+    """The SymPy function class a primitive maps to one-to-one, or None."""
+    mapping = rule.sympy
+    if mapping is None or rule.has_attr or rule.arity == 0:
+        return None
+    if isinstance(mapping, str):
+        function = getattr(sp, mapping, None)
+        return function if isinstance(function, type) and issubclass(function, sp.Basic) else None
+    arguments = tuple(sp.Dummy(real=True) for _ in range(rule.arity))
+    try:
+        image = mapping(sp, *arguments)
+    except Exception:           # a mapping that needs more than symbols: one way only
+        return None
+    if isinstance(image, sp.Function) and image.args == arguments:
+        return image.func
+    return None
 
 
 def from_sympy(expr: Any) -> Node:
@@ -110,7 +152,7 @@ def from_sympy(expr: Any) -> Node:
     return built[expr]
 
 
-def _convert(e: sp.Basic, args: list, functions: dict, rules) -> Node:
+def _convert(e: sp.Basic, args: list, functions: dict[Any, Primitive], rules) -> Node:
     if e.is_Symbol:
         return variable(e.name)
     if e is sp.pi:
@@ -142,15 +184,14 @@ def _convert(e: sp.Basic, args: list, functions: dict, rules) -> Node:
         for a in args[1:]:
             out = combine(out, a)
         return out
-    for cls, builder in functions.items():
-        if builder is not None and isinstance(e, cls):
-            return builder(*args)
+    rule = functions.get(e.func)
+    if rule is not None:
+        return apply(rule, *args)
     if (isinstance(e, sp.Function) and e.func.__name__ in PRIMITIVES
             and (isinstance(e, sp.core.function.AppliedUndef) or PRIMITIVES[e.func.__name__].user_defined)):
-        from .graph import apply
         return apply(PRIMITIVES[e.func.__name__], *args)
     name = getattr(e.func, "__name__", type(e).__name__)
-    known = "Add, Mul, Pow, exp, log, sin, cos, tan, tanh, Abs, sign, Heaviside, Max, Min, numbers, symbols"
+    known = ", ".join([*_STRUCTURAL, *(f.__name__ for f in functions), "numbers", "symbols"])
     raise DiffexploreError(f"from_sympy: no rule for the SymPy function {name!r} (in {e}); known: {known}")
 
 

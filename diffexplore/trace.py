@@ -21,7 +21,8 @@ Conventions (README, "Programs with branches and loops"):
 - ``int(t)``, ``round(t)``, ``math.floor(t)`` record that the integer part stays the same.
 - ``float(t)`` (and so ``math.exp(t)`` and other :mod:`math` functions) turns a tracer into a plain number:
   the derivative stops there. It is recorded and warned about (:class:`TraceWarning`).
-- NumPy's ufuncs on tracers (``np.exp(t)``, ``np.maximum(t, 0)``) map to the rule table.
+- NumPy's ufuncs on tracers (``np.exp(t)``, ``np.maximum(t, 0)``) map to the rule table, by each
+  primitive's ``numpy`` facet; one with no primitive is an error that says how to define it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError, DomainError
-from .evaluate import Plan, as_point, guards
 from .formula import formula
-from .graph import PRIMITIVES, Node, apply, constant, free_variables, nodes, variable
+from .graph import PRIMITIVES, Node, Primitive, apply, constant, free_variables, nodes, variable
+from .inputs import as_point
+from .plan import Plan, guards
 
 __all__ = ["trace", "trace_file", "Tracer", "Decision", "BranchGuard", "BranchWarning", "TraceWarning",
            "branch_decisions"]
@@ -292,18 +294,41 @@ class Tracer:
             if isinstance(left, Tracer):
                 return left._compare(op, right)
             return right._compare(_MIRRORED[op], left)
-        name = _UFUNCS.get(ufunc.__name__)
-        if name is None:
-            return NotImplemented
-        if name == "pos":
+        if ufunc is np.positive:
             return inputs[0]
-        return self.__dx_apply__(PRIMITIVES[name], inputs, None)
+        rule = _numpy_primitives().get(ufunc)
+        if rule is None:
+            name = ufunc.__name__
+            raise DiffexploreError(
+                f"np.{name} has no rule in diffexplore's rule table, so a traced program cannot call it; "
+                f"add it with dx.define({name!r}, {ufunc.nin}, impl, partials, numpy=np.{name}) or "
+                f"@dx.primitive(partials=[...], numpy=np.{name})")
+        return self.__dx_apply__(rule, inputs, None)
 
 
-_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
-           "power": "pow", "negative": "neg", "positive": "pos", "exp": "exp", "log": "log", "sin": "sin",
-           "cos": "cos", "tan": "tan", "tanh": "tanh", "sqrt": "sqrt", "absolute": "abs", "sign": "sign",
-           "maximum": "maximum", "minimum": "minimum"}
+# The NumPy function -> primitive map, built from the records' ``numpy`` facets, and the registry state it
+# was built from (the records themselves: a primitive defined or removed later makes it stale).
+_numpy_map: tuple[tuple, dict] = ((), {})
+
+
+def _numpy_primitives() -> dict[Any, Primitive]:
+    """The rule table by NumPy function: each primitive's ``numpy`` facet -> the primitive (the first
+    primitive defined keeps a function two of them name).
+
+    >>> _numpy_primitives()[np.sin]
+    <primitive sin/1>
+    """
+    global _numpy_map
+    state = tuple(PRIMITIVES.values())
+    if state != _numpy_map[0]:
+        table: dict[Any, Primitive] = {}
+        for rule in state:
+            if rule.numpy is not None:
+                table.setdefault(rule.numpy, rule)
+        _numpy_map = (state, table)
+    return _numpy_map[1]
+
+
 _UFUNC_COMPARISONS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">=",
                       "equal": "==", "not_equal": "!="}
 

@@ -1,42 +1,65 @@
 """Hypothesis strategies: random expressions drawn from the whole scalar rule table.
 
-Domain-restricted primitives get arguments that keep them defined (log and sqrt of 1 + a², a divisor
-1 + b², a positive base for a variable exponent), so every draw evaluates; kinks are drawn too, and
-tests that use finite differences skip points within a step of a kink (see ``near_kink``).
+Every public elementwise built-in primitive of the rule table is drawn (``tests/test_rule_table.py``
+fails when one is not). Domain-restricted primitives are drawn through a wrapper that keeps them defined
+(log and sqrt of 1 + a², a divisor 1 + b², a positive base for a variable exponent), so every draw
+evaluates; kinks are drawn too, and tests that use finite differences skip points within a step of a
+kink (see ``near_kink``).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import hypothesis.strategies as st
 
 import diffexplore as dx
+from diffexplore.graph import PRIMITIVES, Primitive
+from diffexplore.rules import FUNCTIONS
 
 X, Y, Z = dx.variables("x y z")
 VARIABLES = (X, Y, Z)
 
-UNARY = {
-    "exp": lambda a: dx.exp(dx.tanh(a)),          # bounded argument: no overflow in deep nests
-    "log": lambda a: dx.log(1 + a * a),
-    "sin": dx.sin, "cos": dx.cos,
-    "tan": lambda a: dx.tan(dx.sin(a)),            # |sin| < pi/2
-    "tanh": dx.tanh,
-    "sqrt": lambda a: dx.sqrt(1 + a * a),
-    "sigmoid": dx.sigmoid, "relu": dx.relu, "abs": dx.abs,
-    "neg": lambda a: -a,
-    "sign": lambda a: dx.sign(a) * a,              # zero derivative piece times a smooth one
-    "step": lambda a: dx.step(a) + a,
+#: Domain-safe ways to draw a primitive, by its name: the variants' names and builders (each called with
+#: the primitive's function and its operands). A primitive not listed is drawn as it is.
+WRAPPERS: dict[str, dict[str, Callable]] = {
+    "exp": {"exp": lambda exp, a: exp(dx.tanh(a))},           # bounded argument: no overflow in deep nests
+    "log": {"log": lambda log, a: log(1 + a * a)},
+    "tan": {"tan": lambda tan, a: tan(dx.sin(a))},            # |sin| < pi/2
+    "sqrt": {"sqrt": lambda sqrt, a: sqrt(1 + a * a)},
+    "sign": {"sign": lambda sign, a: sign(a) * a},            # zero derivative piece times a smooth one
+    "step": {"step": lambda step, a: step(a) + a},
+    "div": {"div": lambda div, a, b: div(a, 1 + b * b)},
+    "pow": {"pow_const": lambda power, a, b: power(a, 2) + power(b, 3),
+            "pow_real": lambda power, a, b: power(1 + a * a, 0.5) * b,
+            "pow_var": lambda power, a, b: power(1.5 + dx.sin(a), dx.tanh(b))},
 }
-BINARY = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / (1 + b * b),
-    "pow_const": lambda a, b: a ** 2 + b ** 3,
-    "pow_real": lambda a, b: (1 + a * a) ** 0.5 * b,
-    "pow_var": lambda a, b: (1.5 + dx.sin(a)) ** dx.tanh(b),
-    "maximum": dx.maximum, "minimum": dx.minimum,
-}
+#: Primitives with a kink (a point where the derivative jumps): finite differences lie near it.
 KINKS = {"relu", "abs", "sign", "step", "maximum", "minimum"}
+
+
+def drawn_primitives() -> dict[str, Primitive]:
+    """The primitives the strategies draw: every public elementwise built-in of the rule table, by name."""
+    return {name: PRIMITIVES[name] for name, function in FUNCTIONS.items()
+            if name in PRIMITIVES and function.rule is PRIMITIVES[name] and not function.rule.user_defined
+            and function.rule.partials is not None and not function.rule.has_attr}
+
+
+def _builders(arity: int) -> dict[str, Callable]:
+    """Variant name -> builder of an expression from ``arity`` operands, for the drawn primitives."""
+    builders: dict[str, Callable] = {}
+    for name, rule in drawn_primitives().items():
+        if rule.arity != arity:
+            continue
+        function = FUNCTIONS[name]
+        for variant, wrapper in WRAPPERS.get(name, {name: None}).items():
+            builders[variant] = function if wrapper is None else functools.partial(wrapper, function)
+    return builders
+
+
+UNARY = _builders(1)
+BINARY = _builders(2)
 
 
 @st.composite
@@ -66,8 +89,9 @@ def near_kink(f: dx.Node, at: dict, margin: float = 1e-4) -> bool:
     """Whether a kink's argument lies within ``margin`` of its switch point (finite differences lie there)."""
     primals = dx.reverse(f, at).primals
     for node in dx.nodes(f):
-        if node.op in ("relu", "abs", "sign", "step") and abs(primals[node.args[0]]) < margin:
+        if node.op in KINKS and node.rule.arity == 1 and abs(primals[node.args[0]]) < margin:
             return True
-        if node.op in ("maximum", "minimum") and abs(primals[node.args[0]] - primals[node.args[1]]) < margin:
+        if node.op in KINKS and node.rule.arity == 2 and \
+                abs(primals[node.args[0]] - primals[node.args[1]]) < margin:
             return True
     return False

@@ -190,3 +190,16 @@ def test_redefining_replaces_a_user_primitive_but_built_in_names_are_refused():
 def test_check_grads_accepts_formulas_and_python_functions():
     dx.check_grads("x * exp(y)", {"x": 0.5, "y": -0.2}, modes=MODES, order=2)
     dx.check_grads(lambda x: x * x if x < 1 else 2 * dx.sqrt(x) - 1, {"x": 4.0}, modes=MODES, order=2)
+
+
+def test_a_user_primitive_takes_its_numpy_function_and_latex_name():
+    with dx.primitive_scope():
+        @dx.primitive(partials=[lambda x, out: 1.0 / dx.sqrt(1.0 + x * x)], numpy=np.arcsinh,
+                      latex=r"\sinh^{-1}", name="arsinh_test")
+        def arsinh(x):
+            return math.asinh(x)
+
+        traced = dx.trace(lambda x: np.arcsinh(x) * x, x=0.5)
+        assert traced is arsinh(X) * X
+        assert r"\sinh^{-1} v_{0}" in dx.trace_table(traced, {"x": 0.5}).to_latex()
+    assert "arsinh_test" not in dx.graph.PRIMITIVES

@@ -6,6 +6,8 @@ import sympy as sp
 from hypothesis import given, settings
 
 import diffexplore as dx
+from diffexplore.graph import PRIMITIVES
+from diffexplore.rules import FUNCTIONS
 from diffexplore.sympy_bridge import run_with_timeout
 
 from .strategies import expressions, near_kink, points
@@ -118,7 +120,7 @@ def test_logistic_derivative_matches_the_chain_rule_by_hand():
     assert dx.evaluate(dx.diff(logistic(6), "x"), {"x": x0}) == pytest.approx(slope, rel=1e-12)
 
 
-@pytest.mark.parametrize("method", dx.symbolic.HESSIAN_METHODS)
+@pytest.mark.parametrize("method", dx.derivatives.HESSIAN_METHODS)
 def test_hessian_methods_agree_with_sympy(method):
     f = dx.parse("exp(x*y) + x**3*sin(y) - log(1 + x**2 + y**2)")
     at = {"x": 0.4, "y": -0.9}
@@ -160,6 +162,21 @@ def test_from_sympy_inverts_to_sympy_for_every_function(text):
 def test_from_sympy_names_an_unknown_function():
     with pytest.raises(dx.DiffexploreError, match="asinh"):
         dx.from_sympy(sp.asinh(sp.Symbol("x")))
+
+
+@pytest.mark.parametrize("name", [name for name, function in FUNCTIONS.items()
+                                  if function.rule.partials is not None and not function.rule.user_defined])
+def test_from_sympy_inverts_to_sympy_for_every_public_primitive_of_the_rule_table(name):
+    operands = dx.variables("x y")[:PRIMITIVES[name].arity]
+    f = FUNCTIONS[name](*operands)
+    back = dx.from_sympy(dx.to_sympy(f))
+    for at in ({"x": 0.7, "y": 1.9}, {"x": 2.5, "y": 0.4}):
+        assert dx.evaluate(back, at) == pytest.approx(dx.evaluate(f, at), rel=1e-14)
+
+
+def test_from_sympy_lists_the_functions_of_the_rule_table_it_knows():
+    with pytest.raises(dx.DiffexploreError, match=r"known: Add, Mul, Pow, .*\bsin\b.*\bAbs\b.*numbers"):
+        dx.from_sympy(sp.floor(sp.Symbol("x")))
 
 
 def test_simplify_returns_a_node_and_cse_keeps_sharing():

@@ -13,6 +13,7 @@ built with the rule table's own partials, so ``v̇_3 = v̇_0 × cos v_0`` is the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ import numpy as np
 from tabulate import tabulate
 
 from ..errors import DiffexploreError, ShapeError
-from ..evaluate import as_point, forward, reverse
+from ..evaluate import forward, reverse
 from ..formula import format_number, formula
-from ..graph import Node, apply, constant, nodes, variable
+from ..graph import Node, Primitive, apply, constant, nodes, variable
+from ..inputs import as_point
 
 __all__ = ["trace_table", "TraceTable", "ForwardRow", "AdjointRow", "ORDERS"]
 
@@ -32,8 +34,7 @@ ORDERS = ("levels", "evaluation")
 
 _SUBSCRIPTS = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
 _DOT, _BAR = "\u0307", "\u0304"          # combining dot above (tangent), combining macron (adjoint)
-_LATEX_FUNCTIONS = {"log": r"\ln", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh",
-                    "exp": r"\exp"}
+_LATEX_NAME = re.compile(r"\\(?:operatorname\{(\w+)\}|([A-Za-z]+))")
 
 
 # ---- the two notations: Unicode (terminal, Markdown) and LaTeX ---------------------------------------
@@ -65,18 +66,26 @@ class _Style:
     def minus(self) -> str:
         return "-" if self.latex else "−"
 
-    @property
-    def times(self) -> str:
-        return r"\times" if self.latex else "×"
-
-    def function(self, name: str, arg: str, arg_is_atom: bool) -> tuple[str, float]:
-        """A unary function applied to an argument, and the precedence of the result."""
+    def head(self, rule: Primitive) -> str:
+        """A function's name: its ``latex`` facet (else ``\\operatorname{name}``), or in Unicode the name
+        that LaTeX writes (``\\ln`` is ``ln``; else the primitive's own name)."""
         if self.latex:
-            if name == "sqrt":
-                return rf"\sqrt{{{arg}}}", 10
-            head = _LATEX_FUNCTIONS.get(name, rf"\operatorname{{{name}}}")
-        else:
-            head = "ln" if name == "log" else name
+            return rule.latex or rf"\operatorname{{{rule.name}}}"
+        match = _LATEX_NAME.fullmatch(rule.latex or "")
+        return (match.group(1) or match.group(2)) if match else rule.name
+
+    def operator(self, rule: Primitive) -> str:
+        """A binary operator's symbol with its spacing: the ``latex`` facet, or in Unicode the drawing
+        ``label``, else the ``infix`` symbol; a division is an inline fraction, ``a/b``."""
+        if rule.infix == "/":
+            return "/"
+        return f" {(rule.latex if self.latex else rule.label) or rule.infix} "
+
+    def function(self, rule: Primitive, arg: str, arg_is_atom: bool) -> tuple[str, float]:
+        """A unary function applied to an argument, and the precedence of the result."""
+        if self.latex and rule.name == "sqrt":
+            return rf"\sqrt{{{arg}}}", 10
+        head = self.head(rule)
         if arg_is_atom:
             return f"{head} {arg}", 3.5        # "sin v₀": binds tighter than ×, looser than ^
         return (rf"{head}\left({arg}\right)" if self.latex else f"{head}({arg})"), 10
@@ -114,19 +123,16 @@ def _show(expr: Any, labels: dict[Node, tuple[str, str]], style: _Style) -> str:
             prec = rule.precedence
             ls = ls if lp >= prec else f"({ls})"
             rs = rs if rp > prec and rp != 3 else f"({rs})"
-            symbol = {"add": " + ", "sub": f" {style.minus} ", "mul": f" {style.times} ",
-                      "div": "/"}[rule.name]
-            text[n] = (f"{ls}{symbol}{rs}", prec)
+            text[n] = (f"{ls}{style.operator(rule)}{rs}", prec)
         elif rule.name == "neg":
             inner, ip = text[n.args[0]]
             text[n] = (f"{style.minus}{inner}" if ip > 3 else f"{style.minus}({inner})", 3)
         elif len(n.args) == 1 and not rule.has_attr:
             inner, ip = text[n.args[0]]
-            text[n] = style.function(rule.name, inner, ip == 10)
+            text[n] = style.function(rule, inner, ip == 10)
         else:
             inner = ", ".join(text[a][0] for a in n.args)
-            head = rf"\operatorname{{{rule.name}}}" if style.latex else rule.name
-            text[n] = (f"{head}({inner})", 10)
+            text[n] = (f"{style.head(rule)}({inner})", 10)
     return text[expr][0]
 
 
