@@ -34,7 +34,7 @@ test: setup browser
 	$(PY) -m pytest -q
 
 gallery: setup browser
-	$(PY) -m diffexplore gallery --out gallery
+	$(PY) -m gallery.build --out gallery
 
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -1,12 +1,13 @@
-"""The checked-in gallery is what `make gallery` makes now: its text sources (DOT, Markdown, CSV, JSON,
-HTML, LaTeX) are regenerated and compared byte for byte; images and timing files are not compared."""
+"""The checked-in gallery is what `make gallery` (`python -m gallery.build`) makes now: its text sources
+(DOT, Markdown, CSV, JSON, HTML, LaTeX) are regenerated and compared byte for byte; images and timing
+files are not compared."""
 
 import importlib
 from pathlib import Path
 
 import pytest
 
-from diffexplore.reports.gallery import PARTS
+from gallery.build import PARTS
 
 GALLERY = Path(__file__).resolve().parent.parent / "gallery"
 TEXT = {".dot", ".md", ".csv", ".json", ".html", ".tex"}

@@ -311,11 +311,11 @@ def test_cli_reports_summarised_views(capsys):
 
 
 def test_gallery_dot_files_are_up_to_date():
-    from diffexplore.render.gallery import drawings
+    from gallery.build.views import drawings
     folder = Path(__file__).parent.parent / "gallery" / "views"
     for stem, (drawing, _dpi) in drawings().items():
         assert (folder / f"{stem}.dot").read_text(encoding="utf-8") == drawing.source, \
-            f"gallery/views/{stem}.dot is stale: run `.venv/bin/python -m diffexplore gallery --part views`"
+            f"gallery/views/{stem}.dot is stale: run `.venv/bin/python -m gallery.build --part views`"
 
 
 # ---- rendering with the dot program -----------------------------------------------------------------

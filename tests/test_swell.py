@@ -16,8 +16,9 @@ from hypothesis import given
 import diffexplore as dx
 from diffexplore.cli import main
 from diffexplore.graph import PRIMITIVES
-from diffexplore.reports import families, swell_gallery
+from diffexplore.reports import families
 from diffexplore.reports.swell import operation_counts, parse_sizes
+from gallery.build import swell as swell_gallery
 from tests.strategies import expressions, points
 
 LOGISTIC_SIZES = range(1, 21)
@@ -147,7 +148,7 @@ def test_operation_counts_equal_the_partials_the_evaluators_evaluate(f, at):
     """A tangent or adjoint step is one local partial times one tangent/adjoint: counting the calls of
     the rules' partials during dx.grad gives the steps independently of operation_counts."""
     counts = operation_counts(f)
-    plans = importlib.import_module("diffexplore.evaluate")._plans
+    plans = importlib.import_module("diffexplore.plan")._plans
     calls, saved = _count_partial_calls()
     try:
         plans.clear()

@@ -12,7 +12,8 @@ import pytest
 
 import diffexplore as dx
 from diffexplore.cli import main
-from diffexplore.evaluate import guards
+from diffexplore.graph import PRIMITIVES
+from diffexplore.plan import guards
 from diffexplore.trace import BranchWarning, TraceWarning, branch_decisions, load_python_function, trace_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,6 +173,21 @@ def test_numpy_functions_on_tracers_build_the_same_nodes_as_dx_functions():
     assert g is dx.exp(x) * dx.sin(x) + dx.maximum(x, 0.0)
 
 
+@pytest.mark.parametrize("rule", [r for r in PRIMITIVES.values() if r.numpy is not None and r.partials],
+                         ids=lambda rule: rule.name)
+def test_every_numpy_facet_of_the_rule_table_traces_to_its_primitive(rule):
+    names = "xy"[:rule.arity]
+    g = dx.trace(lambda **operands: rule.numpy(*operands.values()), **dict.fromkeys(names, 0.6))
+    assert g is dx.graph.apply(rule, *dx.variables(" ".join(names)))
+
+
+def test_a_numpy_function_with_no_primitive_names_it_and_how_to_define_it():
+    with pytest.raises(dx.DiffexploreError, match=r"np\.arcsinh has no rule.*dx\.define\('arcsinh', 1, "
+                                                  r".*numpy=np\.arcsinh\).*@dx\.primitive"):
+        dx.trace(lambda x: np.arcsinh(x) * x, x=0.5)
+    assert dx.trace(lambda x: np.positive(x), x=0.5) is dx.variable("x")      # the identity: no node
+
+
 def test_graph_nodes_and_numbers_mix_with_tracers():
     x, c = dx.variable("x"), dx.constant(2.5)
     g = dx.trace(lambda x: c + x * 3, x=1.0)
@@ -250,9 +266,9 @@ def test_cli_render_of_a_traced_function_draws_the_path_of_each_point(tmp_path):
 
 @pytest.mark.dot
 def test_dynamic_gallery_draws_two_paths_side_by_side_the_same_in_every_process(tmp_path):
-    from diffexplore.reports.dynamic_gallery import make_gallery
+    from gallery.build.dynamic import make_gallery
     here = {p.name: p for p in make_gallery(tmp_path / "here")}
-    run = subprocess.run([sys.executable, "-m", "diffexplore", "gallery", "--part", "dynamic",
+    run = subprocess.run([sys.executable, "-m", "gallery.build", "--part", "dynamic",
                           "--out", str(tmp_path / "there")], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     for name, path in here.items():

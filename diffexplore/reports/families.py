@@ -1,4 +1,9 @@
-"""Build: families of functions that grow with a size parameter n, for the expression-swell report.
+"""Build: the test functions of the reports, the tour and the gallery, each defined once here.
+
+- the seed example f = 1 + x + exp(sin(x·y)) at x = 1, y = 2 (:data:`SEED`, :func:`seed_example`);
+- fixed networks: :func:`scalar_network` (a layered tanh network written with scalar operations) and
+  :func:`textbook_mlp` (an array MLP with its data, parameters and the textbook δ reference);
+- families of functions that grow with a size parameter n, for the expression-swell report.
 
 A :class:`Family` builds the graph of its n-th member and a point to evaluate it at (for the timing
 columns). The named families each show one way derivatives grow:
@@ -21,6 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import DiffexploreError
 from ..formula import formula
@@ -28,11 +36,79 @@ from ..graph import Node, apply, constant, free_variables, nodes, variable
 from ..parse import parse
 from ..rules import tanh
 
+if TYPE_CHECKING:
+    from ..nn import Network, TextbookBackprop
+
 __all__ = ["Family", "FAMILIES", "get", "choose", "iterate", "formula_family", "formula_list",
-           "substitute", "logistic", "nested_sin", "product", "power_tower", "mlp", "DEFAULT_VALUE"]
+           "substitute", "logistic", "nested_sin", "product", "power_tower", "mlp", "DEFAULT_VALUE",
+           "SEED", "seed_example", "scalar_network", "textbook_mlp"]
 
 #: The value every variable of a user formula takes for the timing columns (unless ``at`` says otherwise).
 DEFAULT_VALUE = 0.5
+
+#: The seed example of the README, the tour and the gallery (evaluated at x = 1, y = 2).
+SEED = "1 + x + exp(sin(x*y))"
+
+
+# ---- fixed test functions ----------------------------------------------------------------------------
+
+
+def seed_example() -> tuple[Node, dict[str, float]]:
+    """The seed example's graph and its point x = 1, y = 2 (a new dict on every call).
+
+    >>> f, at = seed_example()
+    >>> str(f), at
+    ('1 + x + exp(sin(x*y))', {'x': 1.0, 'y': 2.0})
+    """
+    return parse(SEED), {"x": 1.0, "y": 2.0}
+
+
+def scalar_network(widths: Sequence[int]) -> Node:
+    """The squared error (out − t)² of a fully connected tanh network written with scalar operations.
+
+    Inputs ``x1, x2, ...``; layer l has weights ``Wl_ji`` and biases ``bl_j`` and computes
+    ``bl_j + Wl_j1·z1 + Wl_j2·z2 + ...``; hidden layers apply tanh, the last layer is linear. (The
+    ``mlp`` family below is the one-unit-wide chain; :func:`diffexplore.nn.mlp` builds layered networks
+    from array operations.)
+
+    >>> import diffexplore as dx
+    >>> f = scalar_network((2, 3, 1))
+    >>> dx.size(f).dag_nodes, len(dx.free_variables(f))
+    (40, 16)
+    """
+    layer: list[Node] = [variable(f"x{i + 1}") for i in range(widths[0])]
+    last = len(widths) - 1
+    for number, width in enumerate(widths[1:], start=1):
+        outputs = []
+        for j in range(width):
+            total = variable(f"b{number}_{j + 1}")
+            for i, z in enumerate(layer):
+                total = total + variable(f"W{number}_{j + 1}{i + 1}") * z
+            outputs.append(tanh(total) if number < last else total)
+        layer = outputs
+    return (layer[0] - variable("t")) ** 2
+
+
+def textbook_mlp(sizes: Sequence[int] = (4, 5, 5, 3), batch: int = 6,
+                 seed: int = 0) -> tuple[Network, dict[str, np.ndarray], TextbookBackprop]:
+    """A tanh :func:`diffexplore.nn.mlp` with fixed data (random inputs rounded to two digits, random
+    labels, both from ``seed``) as constants, its evaluation point (``initial_parameters(seed)``) and
+    the textbook δ recursion's results at that point (:func:`diffexplore.nn.textbook_backprop`).
+
+    >>> net, at, textbook = textbook_mlp()
+    >>> net.nodes["s1"].shape, sorted(at), len(textbook.deltas)
+    ((5, 6), ['W1', 'W2', 'W3', 'b1', 'b2', 'b3'], 3)
+    """
+    from ..nn import mlp as layered_mlp
+    from ..nn import textbook_backprop
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=(sizes[0], batch)), 2)
+    labels = rng.integers(0, sizes[-1], size=batch)
+    net = layered_mlp(sizes, batch, activation="tanh", inputs=x, labels=labels)
+    at = net.at(net.initial_parameters(seed))
+    weights = [at[f"W{k}"] for k in range(1, len(sizes))]
+    biases = [at[f"b{k}"] for k in range(1, len(sizes))]
+    return net, at, textbook_backprop(weights, biases, x, labels, activation="tanh")
 
 
 @dataclass(frozen=True)

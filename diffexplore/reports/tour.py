@@ -11,17 +11,15 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from ..derivatives import grad
 from ..errors import DotNotFound
-from ..evaluate import grad
 from ..formula import formula
 from ..graph import Node, size
 from ..parse import parse
 from ..symbolic import diff
+from .families import SEED, seed_example, textbook_mlp
 
 __all__ = ["run_tour", "SEED", "STOPS"]
-
-SEED = "1 + x + exp(sin(x*y))"
-AT = {"x": 1.0, "y": 2.0}
 
 
 def _draw(f: Node, path: Path, notes: list[str], **options) -> str:
@@ -38,12 +36,12 @@ def _draw(f: Node, path: Path, notes: list[str], **options) -> str:
 
 
 def _numerical(out: Path, notes: list[str]) -> str:
-    from .steps import step_sweep
-    f = parse(SEED)
-    sweep = step_sweep(f, AT, wrt="x")
+    from .step_sweep import step_sweep
+    f, at = seed_example()
+    sweep = step_sweep(f, at, wrt="x")
     sweep.plot(out / "1-numerical-steps.png")
-    central = grad(f, AT, method="numeric", scheme="central")["x"]
-    exact = grad(f, AT)["x"]
+    central = grad(f, at, method="numeric", scheme="central")["x"]
+    exact = grad(f, at)["x"]
     return ("## 1. Numerical differences\n\n"
             f"f(x, y) = {SEED} at x = 1, y = 2. A central difference gives ∂f/∂x ≈ {central:.12f}, "
             f"{abs(central - exact):.1e} away from the exact value. Shrinking the step does not help for "
@@ -54,9 +52,9 @@ def _numerical(out: Path, notes: list[str]) -> str:
 
 def _symbolic(out: Path, notes: list[str]) -> str:
     from .swell import swell
-    f = parse(SEED)
+    f, at = seed_example()
     raw, pruned = diff(f, "x", prune=False), diff(f, "x")
-    picture = _draw(f, out / "2-symbolic", notes, at=AT, wrt="x", views=("original", "symbolic"))
+    picture = _draw(f, out / "2-symbolic", notes, at=at, wrt="x", views=("original", "symbolic"))
     report = swell("logistic", range(1, 9), sympy=False, timings=False, progress=False)
     report.plot(out / "2-swell-logistic.png")
     (out / "2-swell-logistic.md").write_text(report.to_markdown(), encoding="utf-8")
@@ -71,10 +69,10 @@ def _symbolic(out: Path, notes: list[str]) -> str:
 
 
 def _forward(out: Path, notes: list[str]) -> str:
-    from .traces import trace_table
-    f = parse(SEED)
-    picture = _draw(f, out / "3-forward", notes, at=AT, views=("tangent",), seed="x")
-    table = trace_table(f, AT, seed="x")
+    from .trace_table import trace_table
+    f, at = seed_example()
+    picture = _draw(f, out / "3-forward", notes, at=at, views=("tangent",), seed="x")
+    table = trace_table(f, at, seed="x")
     (out / "3-trace.md").write_text(table.to_markdown(), encoding="utf-8")
     return ("## 3. Forward mode\n\n"
             "Every node carries its value and its tangent v̇ = ∂v/∂x, pushed forward with the local "
@@ -84,12 +82,12 @@ def _forward(out: Path, notes: list[str]) -> str:
 
 
 def _reverse(out: Path, notes: list[str]) -> str:
-    from .steps import cost_table
-    f = parse(SEED)
-    picture = _draw(f, out / "4-reverse", notes, at=AT, views=("adjoint",))
+    from .step_sweep import cost_table
+    f, at = seed_example()
+    picture = _draw(f, out / "4-reverse", notes, at=at, views=("adjoint",))
     costs = cost_table(widths=(1, 10, 100), function="product")
     (out / "4-cost.md").write_text(costs.to_markdown(), encoding="utf-8")
-    g = grad(f, AT)
+    g = grad(f, at)
     return ("## 4. Reverse mode (backpropagation)\n\n"
             "One sweep down from f gives every adjoint v̄ = ∂f/∂v. Where a value feeds several "
             f"operations (x feeds 1 + x and x·y) its adjoint is the sum of what each use sends back. "
@@ -128,8 +126,8 @@ def _automatic(out: Path, notes: list[str]) -> str:
 
 
 def _layered(out: Path, notes: list[str]) -> str:
-    from .nn_gallery import delta_report, gallery_mlp
-    net, at, textbook = gallery_mlp()
+    from .backprop import delta_report
+    net, at, textbook = textbook_mlp()
     report = delta_report(net, at, textbook).replace("\n## ", "\n#### ").removeprefix("# ")
     return ("## 6. The layered network\n\n"
             "The textbook equations δ^(l−1) = φ'(s^(l−1)) ⊙ (W^(l))ᵀ δ^(l), ∂E/∂W = δ zᵀ are what reverse "

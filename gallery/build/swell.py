@@ -1,4 +1,4 @@
-"""Show: the swell part of ``gallery/``: expression-swell reports of the named families, with plots.
+"""Show: the ``swell`` part of the gallery: expression-swell reports of the named families, with plots.
 
 Markdown, CSV and JSON files hold only the deterministic columns (sizes and operation counts), so they
 are the same bytes on every run; measured times go into the ``*-timings.md`` files and the plots.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .gallery import GalleryFolder
-from .swell import swell
+import diffexplore as dx
+
+from . import GalleryFolder
 
 __all__ = ["make_gallery", "REPORTS", "SYMPY_BUDGET"]
 
@@ -44,10 +45,11 @@ def make_gallery(outdir: Path) -> list[Path]:
              "Each report measures a family of functions f_n: the size of f and of its derivatives, "
              "as trees (no sharing) and as shared DAGs, SymPy's derivative before and after common-"
              "subexpression elimination, and the operations forward and reverse mode need for the full "
-             "gradient. Regenerate with `diffexplore gallery --part swell`; the same report at the command "
-             "line: `diffexplore swell logistic --n 1:12 --plot swell.png --format md`.", ""]
+             "gradient. Regenerate with `.venv/bin/python -m gallery.build --part swell`; the same "
+             "report at the command line: "
+             "`diffexplore swell logistic --n 1:12 --plot swell.png --format md`.", ""]
     for family, sizes, logx, shows in REPORTS:
-        report = swell(family, sizes, timeout=SYMPY_BUDGET, progress=False)
+        report = dx.swell(family, sizes, timeout=SYMPY_BUDGET, progress=False)
         picture = report.plot(outdir / f"{family}.png", logx=logx)
         written.append(picture)
         links = (f"\n![sizes and times of {family} against n]({family}.png)\n\n"

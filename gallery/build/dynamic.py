@@ -1,4 +1,4 @@
-"""Show: the ``dynamic`` part of ``gallery/``: traced programs drawn at two points side by side, and a
+"""Show: the ``dynamic`` part of the gallery: traced programs drawn at two points side by side, and a
 README with the derivatives of every example of ``examples/dynamic.py`` against analytic references.
 
 Each drawing holds two reverse-mode views, one per point, of the graphs the same Python function
@@ -16,19 +16,13 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from ..evaluate import grad, reverse
-from ..formula import formula
-from ..graph import Node, nodes, size
-from ..primitives import GradientCheckError, check_grads, primitive
-from ..render import write_drawing
-from ..render.display import Drawing
-from ..render.dot import to_drawing
-from ..render.labels import format_value, short_names
-from ..render.views import adjoint_view
-from ..rules import sigmoid
-from ..trace import TraceWarning, branch_decisions, load_python_function, trace
+import diffexplore as dx
+from diffexplore.render.dot import to_drawing
+from diffexplore.render.labels import format_value, short_names
+from diffexplore.render.views import adjoint_view
+from diffexplore.trace import branch_decisions, load_python_function
 
-__all__ = ["make_gallery", "side_by_side", "path_lines", "EXAMPLES_FILE", "PAIRS"]
+__all__ = ["make_gallery", "side_by_side", "path_lines", "example", "EXAMPLES_FILE", "PAIRS"]
 
 #: The examples file of the repository (the gallery is built from a checkout).
 EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "examples" / "dynamic.py"
@@ -44,7 +38,7 @@ def example(name: str) -> Callable:
     return load_python_function(f"{EXAMPLES_FILE}:{name}")
 
 
-def path_lines(f: Node, limit: int = 6) -> list[str]:
+def path_lines(f: dx.Node, limit: int = 6) -> list[str]:
     """The decisions a traced graph depends on, repeated ones counted: ``abs(…) <= 1e-12*(…) → False ×4``.
 
     >>> import diffexplore as dx
@@ -64,17 +58,17 @@ def path_lines(f: Node, limit: int = 6) -> list[str]:
     return lines or ["no decisions: the graph is valid everywhere"]
 
 
-def side_by_side(name: str, graphs: list[tuple[Node, Mapping[str, float]]], digits: int = 4) -> Drawing:
+def side_by_side(name: str, graphs: list[tuple[dx.Node, Mapping[str, float]]], digits: int = 4) -> dx.Drawing:
     """One drawing: a reverse-mode view of each (traced graph, point), left to right."""
     views = []
     for k, (f, point) in enumerate(graphs):
-        result = reverse(f, point)
-        view = adjoint_view(f, short_names(nodes(f)), result, point, digits)
+        result = dx.reverse(f, point)
+        view = adjoint_view(f, short_names(dx.nodes(f)), result, point, digits)
         at = ", ".join(f"{key} = {format_value(value, digits)}" for key, value in point.items())
         gradient = ", ".join(f"∂f/∂{key} = {format_value(value, digits)}"
                              for key, value in result.gradient.items())
-        operations = size(f).ops
-        text = formula(f, max_length=41)
+        operations = dx.size(f).ops
+        text = dx.formula(f, max_length=41)
         value = f"f = {text} = " if len(text) <= 40 else "f = "
         title = (f"{name} traced at {at}: {operations} operation{'s' if operations != 1 else ''}",
                  *[f"took {line}" for line in path_lines(f)],
@@ -85,15 +79,15 @@ def side_by_side(name: str, graphs: list[tuple[Node, Mapping[str, float]]], digi
 
 
 def make_gallery(outdir: Path) -> list[Path]:
-    """Write the dynamic-programs gallery into ``outdir``: two drawings (DOT, SVG, PNG) and a README."""
+    """Write the dynamic-programs part into ``outdir``: two drawings (DOT, SVG, PNG) and a README."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for stem, (name, title, points) in PAIRS.items():
         function = example(name)
-        drawing = side_by_side(title, [(trace(function, point), point) for point in points])
+        drawing = side_by_side(title, [(dx.trace(function, point), point) for point in points])
         for extension in ("dot", "svg", "png"):
-            written.append(write_drawing(drawing, outdir / f"{stem}.{extension}"))
+            written.append(dx.write_drawing(drawing, outdir / f"{stem}.{extension}"))
     readme = outdir / "README.md"
     readme.write_text(readme_text(), encoding="utf-8")
     written.append(readme)
@@ -121,11 +115,11 @@ def _reference_rows() -> list[list[str]]:
     ]
     rows = []
     for name, point, wrt, reference, formula_text in cases:
-        f = trace(example(name), point)
-        got = grad(f, point)[wrt]
+        f = dx.trace(example(name), point)
+        got = dx.grad(f, point)[wrt]
         want = reference(point)
         at = ", ".join(f"{k}={v:g}" for k, v in point.items())
-        rows.append([name, at, str(size(f).ops), str(len(branch_decisions(f))), f"∂f/∂{wrt}",
+        rows.append([name, at, str(dx.size(f).ops), str(len(branch_decisions(f))), f"∂f/∂{wrt}",
                      f"{got:.10g}", formula_text, f"{want:.10g}", f"{abs(got - want) / abs(want):.1e}"])
     return rows
 
@@ -140,20 +134,20 @@ def _kepler_dm(point: Mapping[str, float]) -> float:
 def _check_rows() -> tuple[list[list[str]], str]:
     """check_grads on two user primitives (largest differences) and the message for a wrong rule."""
     erf = example("erf")
-    softplus = primitive(lambda x: math.log1p(math.exp(-abs(x))) + max(x, 0.0), name="softplus",
-                         partials=[lambda x, out: sigmoid(x)])
-    wrong = primitive(lambda x: math.log1p(math.exp(-abs(x))) + max(x, 0.0), name="softplus_wrong",
-                      partials=[lambda x, out: sigmoid(x) * (1 + 0.01)])
+    softplus = dx.primitive(lambda x: math.log1p(math.exp(-abs(x))) + max(x, 0.0), name="softplus",
+                            partials=[lambda x, out: dx.sigmoid(x)])
+    wrong = dx.primitive(lambda x: math.log1p(math.exp(-abs(x))) + max(x, 0.0), name="softplus_wrong",
+                         partials=[lambda x, out: dx.sigmoid(x) * (1 + 0.01)])
     rows = []
     for label, fn, at in (("erf", erf, 0.7), ("softplus", softplus, -1.2)):
-        result = check_grads(fn, at, modes=("forward", "reverse", "symbolic"), order=2)
+        result = dx.check_grads(fn, at, modes=("forward", "reverse", "symbolic"), order=2)
         worst1 = max(e for (_m, k), e in result.errors.items() if k == 1)
         worst2 = max(e for (_m, k), e in result.errors.items() if k == 2)
         rows.append([label, f"{at:g}", "passed", f"{worst1:.1e}", f"{worst2:.1e}"])
     try:
-        check_grads(wrong, 0.3)
+        dx.check_grads(wrong, 0.3)
         message = "(not caught)"
-    except GradientCheckError as exc:
+    except dx.GradientCheckError as exc:
         message = str(exc)
     return rows, message
 
@@ -161,7 +155,7 @@ def _check_rows() -> tuple[list[list[str]], str]:
 def readme_text() -> str:
     """The README of ``gallery/dynamic``."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TraceWarning)   # kinks' max(x*y, 0) ties are traced on purpose
+        warnings.simplefilter("ignore", dx.TraceWarning)   # kinks' max(x*y, 0) ties are traced on purpose
         references = tabulate(_reference_rows(), tablefmt="github", disable_numparse=True,
                               headers=["function", "point", "ops", "decisions", "derivative", "traced graph",
                                        "reference", "value", "relative difference"])
@@ -171,7 +165,7 @@ def readme_text() -> str:
                                     "largest difference, order 1", "order 2"])
     return f"""# Dynamic programs and user primitives
 
-Regenerate with `.venv/bin/python -m diffexplore gallery --part dynamic`. The functions are in
+Regenerate with `.venv/bin/python -m gallery.build --part dynamic`. The functions are in
 `examples/dynamic.py`; each drawing is one Python function traced at two points.
 
 ## `piecewise_two_points.svg` / `.png` / `.dot`

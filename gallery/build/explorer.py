@@ -1,4 +1,4 @@
-"""Show: the ``explorer`` part of ``gallery/``: interactive pages and screenshots of them.
+"""Show: the ``explorer`` part of the gallery: interactive pages and screenshots of them.
 
 - ``seed.html``: the explorer page of the seed example f = 1 + x + exp(sin(xy)) at x = 1, y = 2;
 - ``seed_reverse.png``: that page in the middle of the reverse sweep, at the ``+=`` where x's second
@@ -17,32 +17,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluate import reverse
-from ..explorer import Explorer, explore
-from ..explorer.browser import BrowserNotFound, headless_chromium, open_page
-from ..graph import Node, nodes
-from ..nn import mlp
-from ..parse import parse
-from ..render.labels import short_names
+import diffexplore as dx
+from diffexplore.explorer.browser import BrowserNotFound, headless_chromium, open_page
+from diffexplore.render.labels import short_names
 
-__all__ = ["make_gallery", "seed_page", "mlp_page", "gallery_network", "fanout_step", "weight_step", "SEED",
-           "SEED_POINT"]
-
-SEED = "1 + x + exp(sin(x*y))"
-SEED_POINT = {"x": 1.0, "y": 2.0}
+__all__ = ["make_gallery", "seed_page", "mlp_page", "gallery_network", "fanout_step", "weight_step"]
 
 
-def seed_page() -> Explorer:
+def seed_page() -> dx.Explorer:
     """The seed example's explorer page (symbolic view for x, forward-mode seed x).
 
     >>> page = seed_page()
     >>> sum(step["kind"] == "add" for step in page.steps)      # one term per edge into an active node
     7
     """
-    return explore(parse(SEED), SEED_POINT, wrt="x")
+    f, at = dx.families.seed_example()
+    return dx.explore(f, at, wrt="x")
 
 
-def gallery_network() -> tuple[Node, dict]:
+def gallery_network() -> tuple[dx.Node, dict]:
     """A 3-4-2 tanh network on 5 samples (fixed data and labels) and its initial parameters.
 
     >>> loss, at = gallery_network()
@@ -50,17 +43,17 @@ def gallery_network() -> tuple[Node, dict]:
     (['W1', 'W2', 'b1', 'b2'], ())
     """
     inputs = np.round(np.random.default_rng(0).normal(size=(3, 5)), 2)
-    net = mlp([3, 4, 2], 5, activation="tanh", inputs=inputs, labels=[0, 1, 1, 0, 1])
+    net = dx.nn.mlp([3, 4, 2], 5, activation="tanh", inputs=inputs, labels=[0, 1, 1, 0, 1])
     return net.loss, net.at(net.initial_parameters(seed=0))
 
 
-def mlp_page() -> Explorer:
+def mlp_page() -> dx.Explorer:
     """The small network's explorer page, one array operation per step."""
     loss, at = gallery_network()
-    return explore(loss, at)
+    return dx.explore(loss, at)
 
 
-def weight_step(page: Explorer, name: str) -> int:
+def weight_step(page: dx.Explorer, name: str) -> int:
     """The step at which the network's variable ``name`` receives its adjoint.
 
     >>> page = mlp_page()
@@ -68,11 +61,12 @@ def weight_step(page: Explorer, name: str) -> int:
     'add'
     """
     loss, _at = gallery_network()
-    key = short_names(nodes(loss))[next(n for n in nodes(loss) if n.is_variable and n.name == name)]
+    order = dx.nodes(loss)
+    key = short_names(order)[next(n for n in order if n.is_variable and n.name == name)]
     return next(k for k, step in enumerate(page.steps) if step["kind"] == "add" and step["to"] == key)
 
 
-def fanout_step(page: Explorer) -> int:
+def fanout_step(page: dx.Explorer) -> int:
     """The first step at which an adjoint receives its second term (a ``+=`` at a fan-out).
 
     >>> fanout_step(seed_page())
@@ -81,15 +75,18 @@ def fanout_step(page: Explorer) -> int:
     return next(k for k, step in enumerate(page.steps) if step.get("fanout"))
 
 
-def _readme(seed: Explorer, fanout: int, forward: int) -> str:
-    gradient = reverse(parse(SEED), SEED_POINT).gradient
+def readme_text(seed: dx.Explorer, fanout: int, forward: int) -> str:
+    """The part's README: what each page and screenshot shows."""
+    f, at = dx.families.seed_example()
+    gradient = dx.reverse(f, at).gradient
     return "\n".join([
         "# The explorer: the sweeps step by step",
         "",
         "Open the HTML files in a browser (they work offline: everything is inline). Step with → and ←,",
         "play with space, jump with Home and End, switch the forward-mode seed with s or the buttons.",
         "",
-        f"- `seed.html`: f = {SEED} at x = 1, y = 2, in {len(seed.steps) - 1} steps. The forward sweep fills",
+        f"- `seed.html`: f = {dx.families.SEED} at x = 1, y = 2, in {len(seed.steps) - 1} steps. The "
+        "forward sweep fills",
         "  in v and v̇ node by node in the order of the trace table; the reverse sweep starts at f with",
         "  v̄ = 1 and hands ū·∂u/∂v back along every edge.",
         f"- `seed_forward.png`: step {forward}, the forward sweep at e = b × d (x·y): its tangent",
@@ -126,7 +123,7 @@ def make_gallery(outdir: Path, screenshots: bool = True) -> list[Path]:
                    if step["nodes"] == ["e"] and step["phase"] == "forward")        # e = x·y
     written = [seed.save(outdir / "seed.html"), network.save(outdir / "mlp.html")]
     readme = outdir / "README.md"
-    readme.write_text(_readme(seed, fanout, forward), encoding="utf-8")
+    readme.write_text(readme_text(seed, fanout, forward), encoding="utf-8")
     written.append(readme)
     if not screenshots:
         return written
