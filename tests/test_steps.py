@@ -14,8 +14,7 @@ import pytest
 import diffexplore as dx
 from diffexplore.cli import main
 from diffexplore.errors import DiffexploreError
-from diffexplore.reports.steps import DEFAULT_STEPS, cost_table, step_sweep
-from diffexplore.reports.traces_gallery import logistic_map
+from diffexplore.reports.step_sweep import DEFAULT_STEPS, cost_table, step_sweep
 
 E = math.e
 EPS = sys.float_info.epsilon
@@ -91,7 +90,7 @@ def test_logistic_map_sweep_against_the_chain_rule_by_hand():
     for _ in range(4):
         derivative *= 4 * (1 - 2 * value)
         value = 4 * value * (1 - value)
-    sweep = step_sweep(logistic_map(4), {"x": 0.2})
+    sweep = step_sweep(dx.families.logistic(4), {"x": 0.2})
     assert sweep.reference == pytest.approx(derivative, rel=1e-13)
     assert sweep.best["central"][1] < sweep.best["forward"][1]
     assert sweep.best["complex"][1] / abs(derivative) < 1e-15

@@ -18,7 +18,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ..errors import DiffexploreError
-    from ..reports.steps import cost_table
+    from ..reports.step_sweep import cost_table
     try:
         widths = [int(w) for w in args.widths.split(",") if w.strip()]
     except ValueError:

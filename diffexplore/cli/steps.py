@@ -22,7 +22,7 @@ def run(args) -> int:
 
     from ..errors import DiffexploreError
     from ..numeric import SCHEMES
-    from ..reports.steps import step_sweep
+    from ..reports.step_sweep import step_sweep
     from . import load_function, parse_point
     if args.points < 2:
         raise DiffexploreError(f"--points must be at least 2, got {args.points}")

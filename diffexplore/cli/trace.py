@@ -20,7 +20,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..reports.traces import trace_table
+    from ..reports.trace_table import trace_table
     from . import load_function, parse_point
     point = parse_point(args.at)
     f = load_function(args.expr, args.python, point)

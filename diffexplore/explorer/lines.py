@@ -19,7 +19,7 @@ from ..errors import DiffexploreError
 from ..evaluate import ForwardResult, ReverseResult
 from ..graph import Node, nodes
 from ..render.labels import expression
-from ..reports.traces import trace_table
+from ..reports.trace_table import trace_table
 
 __all__ = ["ForwardLine", "ReverseLine", "Lines", "sweep_lines", "bar", "dot"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .steps import Script
+from .script import Script
 from .svg import Pane
 
 __all__ = ["Results", "page_html", "package_text", "FOLLOW"]
@@ -98,7 +98,7 @@ def page_html(*, formula: str, point: str, script: Script, tables: str, panes: S
               version: str) -> str:
     """The whole page as one HTML string (see the module docstring).
 
-    >>> from diffexplore.explorer.steps import Script
+    >>> from diffexplore.explorer.script import Script
     >>> script = Script(steps=[{"phase": "start", "kind": "start", "nodes": [], "edges": [], "say": "hi"}],
     ...                 reveal={}, texts={}, node_step={}, forward_end=0)
     >>> page = page_html(formula="x", point="x = 1", script=script, tables="", panes=[],

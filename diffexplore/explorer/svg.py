@@ -4,7 +4,7 @@ Each view is drawn on its own by :func:`diffexplore.render` (same short names, s
 formatting as ``diffexplore render``; the tangent view once per forward-mode seed), turned into SVG by
 Graphviz, then annotated: every node group gets ``data-node="c"``, every edge group of f's graph
 ``data-edge="c.1"`` (into argument 1 of c), and every value row or edge label the id of
-:mod:`diffexplore.explorer.steps` that says when it appears (``p:c``, ``a:b``, ``ea:c.1``, …). Graphviz's
+:mod:`diffexplore.explorer.script` that says when it appears (``p:c``, ``a:b``, ``ea:c.1``, …). Graphviz's
 own ``id`` attributes (node1, edge1, …) are dropped so that several drawings can share one page.
 Views too large to draw arrive as the renderer's size tables and are left as they are.
 """

@@ -5,7 +5,7 @@ its tangent statement and value (one value per forward-mode seed); the reverse t
 the amount it adds and the adjoint after it, with ``+=`` rows (fan-out) marked. Array graphs leave out
 the node column (their statements start with the short name) and the tangent statement. Rows carry
 ``data-step`` so the page can highlight the current one; value cells carry the ids of
-:mod:`diffexplore.explorer.steps` so they appear when their step is reached.
+:mod:`diffexplore.explorer.script` so they appear when their step is reached.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import html
 from ..graph import Node
 from ..render.labels import format_value
 from .lines import Lines
-from .steps import per_seed
+from .script import per_seed
 
 __all__ = ["trace_tables"]
 

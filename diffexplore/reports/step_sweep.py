@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from ..derivatives import grad
 from ..errors import DiffexploreError
-from ..evaluate import as_point, grad
 from ..formula import formula
 from ..graph import Node, constant, free_variables, size, variable
+from ..inputs import as_point
 from ..numeric import EPS, SCHEMES, default_step, difference
 
 __all__ = ["step_sweep", "StepSweep", "DEFAULT_STEPS", "ERROR_FLOOR", "cost_table", "CostTable",
