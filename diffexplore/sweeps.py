@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
-from .plan import CONSTANT, READ, Plan, derived_from, guards, plan
+from .plan import CALL, CONSTANT, READ, Plan, derived_from, guards, plan
 from .prune import Folder
 from .rules import sum_to
 
@@ -210,6 +210,22 @@ class NodeAlgebra:
         return nullcontext()
 
 
+def local_partial(values: list, i: int, idx: tuple, how: int, what: Any, first: int | None,
+                  second: int | None) -> Any:
+    """The local partial ∂v_i/∂arg of one chain-rule term (a :class:`~diffexplore.plan.Term`) at the
+    sweep's values: one of the values (READ), a number (CONSTANT), or the rule's partial called on the
+    arguments' values and the output's (CALL)."""
+    if how == READ:
+        return values[what]
+    if how == CONSTANT:
+        return what
+    if second is not None:
+        return what(values[first], values[second], values[i])
+    if first is not None:
+        return what(values[first], values[i])
+    return what(*[values[k] for k in idx], values[i])
+
+
 # ---- the forward (tangent) sweep -----------------------------------------------------------------------
 
 
@@ -229,19 +245,9 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
                         t = tangents[j]
                         if t is None:
                             continue
-                        if how == READ:
-                            local = values[what]
-                        elif how == CONSTANT:
-                            local = what
-                        else:
-                            if second is not None:
-                                local = what(values[first], values[second], values[i])
-                            elif first is not None:
-                                local = what(values[first], values[i])
-                            else:
-                                local = what(*[values[k] for k in idx], values[i])
-                            if folds:
-                                local = fold(local)
+                        local = local_partial(values, i, idx, how, what, first, second)
+                        if folds and how == CALL:
+                            local = fold(local)
                         contribution = mul(local, t)
                         total = contribution if total is None else add(total, contribution)
                     tangents[i] = total
@@ -291,19 +297,9 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
                     continue
                 if terms:
                     for _i, j, how, what, first, second, reduce_to, pos in terms:
-                        if how == READ:
-                            local = values[what]
-                        elif how == CONSTANT:
-                            local = what
-                        else:
-                            if second is not None:
-                                local = what(values[first], values[second], values[i])
-                            elif first is not None:
-                                local = what(values[first], values[i])
-                            else:
-                                local = what(*[values[k] for k in idx], values[i])
-                            if folds:
-                                local = fold(local)
+                        local = local_partial(values, i, idx, how, what, first, second)
+                        if folds and how == CALL:
+                            local = fold(local)
                         contribution = mul(g, local)
                         if reduce_to is not None:
                             contribution = reduce(contribution, reduce_to)
