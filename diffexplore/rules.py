@@ -35,7 +35,7 @@ from .graph import PRIMITIVES, Node, Primitive, apply
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
     "sin", "cos", "tan", "tanh", "sqrt", "sigmoid", "relu", "abs", "sign", "step", "maximum", "minimum",
-    "FUNCTIONS",
+    "FUNCTIONS", "facet_index",
 ]
 
 #: Functions a formula string may call, by name (filled by :func:`define`).
@@ -166,6 +166,29 @@ def primitive_scope() -> Iterator[None]:
         PRIMITIVES.update(saved_primitives)
         FUNCTIONS.clear()
         FUNCTIONS.update(saved_functions)
+
+
+_facet_indexes: dict = {}
+
+
+def facet_index(facet: Callable[[Primitive], Any]) -> dict[Any, Primitive]:
+    """The rule table looked up by one of its facets: ``facet(rule)`` (None: the rule has none) -> the
+    rule. The first primitive defined keeps a value two of them give; the index is rebuilt whenever a
+    primitive is defined or removed, so later and user-defined primitives are found.
+
+    >>> facet_index(lambda rule: rule.numpy)[np.sin]
+    <primitive sin/1>
+    """
+    state = tuple(PRIMITIVES.values())
+    cached = _facet_indexes.get(facet)
+    if cached is None or cached[0] != state:
+        table: dict[Any, Primitive] = {}
+        for rule in state:
+            value = facet(rule)
+            if value is not None:
+                table.setdefault(value, rule)
+        cached = _facet_indexes[facet] = (state, table)
+    return cached[1]
 
 
 def _unary(scalar: Callable, array: Callable) -> Callable:

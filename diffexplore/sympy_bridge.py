@@ -20,6 +20,7 @@ import sympy as sp
 
 from .errors import DiffexploreError, SympyTimeout
 from .graph import PRIMITIVES, Node, Primitive, apply, constant, nodes, variable
+from .rules import facet_index
 
 __all__ = ["to_sympy", "from_sympy", "simplify", "cse_form", "latex", "run_with_timeout", "symbol"]
 
@@ -76,11 +77,6 @@ def to_sympy(node: Node) -> sp.Expr:
 #: additions, ``x**(1/2)`` a square root, ``Max(a, b, c)`` nested maxima).
 _STRUCTURAL = ("Add", "Mul", "Pow", "Heaviside", "Max", "Min")
 
-# The SymPy function -> primitive table and the registry state it was built from (the records
-# themselves: a primitive defined or removed later makes it stale).
-_table: tuple[tuple, dict] = ((), {})
-
-
 def _functions() -> dict[Any, Primitive]:
     """SymPy function classes -> primitives, from the records' ``sympy`` facets.
 
@@ -92,16 +88,13 @@ def _functions() -> dict[Any, Primitive]:
     >>> _functions()[sp.sin]
     <primitive sin/1>
     """
-    global _table
-    state = tuple(PRIMITIVES.values())
-    if state != _table[0]:
-        table: dict[Any, Primitive] = {}
-        for rule in state:
-            function = _sympy_function(rule)
-            if function is not None and function.__name__ not in _STRUCTURAL:
-                table.setdefault(function, rule)
-        _table = (state, table)
-    return _table[1]
+    return facet_index(_table_function)
+
+
+def _table_function(rule: Primitive) -> Any:
+    """The SymPy function a primitive stands for in the table (structures excepted), or None."""
+    function = _sympy_function(rule)
+    return function if function is not None and function.__name__ not in _STRUCTURAL else None
 
 
 def _sympy_function(rule: Primitive) -> Any:
