@@ -9,8 +9,9 @@ a plain :class:`~diffexplore.graph.Node` that every evaluator, differentiator an
 
 That graph is only valid on its own path. Every decision the program took from a number is recorded as
 a :class:`Decision` (``left op right`` came out ``outcome``) and kept beside the graph, in
-:data:`diffexplore.evaluate.guards`: after each primal sweep of the graph the decisions are re-checked on
-the new values, and a :class:`BranchWarning` names the condition and the point where one would flip.
+:data:`diffexplore.plan.guards` (:mod:`diffexplore.branches`): after each primal sweep of the graph the
+decisions are re-checked on the new values, and a :class:`BranchWarning` names the condition and the
+point where one would flip.
 
 Conventions (README, "Programs with branches and loops"):
 
@@ -29,97 +30,36 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import operator
 import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .branches import (
+    COMPARISONS,
+    DOMAIN_ERRORS,
+    INTEGER_PARTS,
+    MIRRORED,
+    BranchGuard,
+    BranchWarning,
+    Decision,
+    TraceWarning,
+    branch_decisions,
+    describe_point,
+)
 from .errors import DiffexploreError, DomainError
 from .formula import formula
-from .graph import PRIMITIVES, Node, Primitive, apply, constant, free_variables, nodes, variable
+from .graph import PRIMITIVES, Node, Primitive, apply, constant, variable
 from .inputs import as_point
-from .plan import Plan, guards
+from .plan import guards
+from .rules import facet_index
 
 __all__ = ["trace", "trace_file", "Tracer", "Decision", "BranchGuard", "BranchWarning", "TraceWarning",
            "branch_decisions"]
-
-
-class TraceWarning(UserWarning):
-    """Something about a trace a reader should know (a value left the graph through ``float()``, or a
-    decision cannot be re-checked)."""
-
-
-class BranchWarning(TraceWarning):
-    """A traced graph was evaluated where one of the program's decisions would come out differently."""
-
-
-_COMPARISONS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
-                                     ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
-_INTEGER_PARTS: dict[str, Callable] = {"int": np.trunc, "round": np.round, "floor": np.floor,
-                                       "ceil": np.ceil}
-_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One decision a traced program took from a number.
-
-    ``op`` is a comparison (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``: ``left op right`` was
-    ``outcome``), an integer part (``int``, ``round``, ``floor``, ``ceil``: ``op(left)`` was ``outcome``)
-    or ``float`` (the number ``outcome`` left the graph as a constant). ``site`` is where in the program
-    the decision was taken (``file.py:12 in func``).
-    """
-
-    left: Node
-    op: str
-    right: Node | None
-    outcome: Any
-    site: str
-
-    def holds(self, left_value: Any, right_value: Any = None) -> Any:
-        """Whether the decision comes out the same for these values (elementwise for arrays)."""
-        if self.op in _COMPARISONS:
-            return _COMPARISONS[self.op](np.real(left_value), np.real(right_value)) == self.outcome
-        if self.op in _INTEGER_PARTS:
-            return _INTEGER_PARTS[self.op](np.real(left_value)) == self.outcome
-        return left_value == self.outcome
-
-    def condition(self, limit: int = 40) -> str:
-        """The decision as text, e.g. ``x*x < 1`` (long operands shortened to their operation, ``abs(…)``).
-
-        >>> import diffexplore as dx
-        >>> x = dx.variable("x")
-        >>> Decision(dx.abs(x - 1), "<", dx.constant(0.5), True, "").condition()
-        'abs(x - 1) < 0.5'
-        """
-        left = _brief(self.left, limit)
-        if self.op in _COMPARISONS:
-            return f"{left} {self.op} {_brief(self.right, limit)}"
-        return f"{self.op}({left})"
-
-    def __str__(self) -> str:
-        return f"{self.condition()} -> {self.outcome!r}   ({self.site})"
-
-
-def _brief(node: Node, limit: int) -> str:
-    """A node's formula, or (when longer than ``limit``) its top operation with its arguments elided."""
-    text = formula(node, max_length=limit + 1)
-    if len(text) <= limit:
-        return text
-    rule = node.rule
-    if rule.infix and len(node.args) == 2:
-        parts = []
-        for a in node.args:
-            part = formula(a, max_length=limit // 2 + 1)
-            parts.append(part if len(part) <= limit // 2 and not a.rule.infix else "(…)")
-        return f"{parts[0]}{rule.infix}{parts[1]}"
-    return f"{rule.name}(…)"
 
 
 class _Recording:
@@ -155,7 +95,6 @@ def _call_site() -> str:
 
 
 _NUMBER_TYPES = (int, float, complex, np.number, np.ndarray)
-_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
 
 
 class Tracer:
@@ -238,7 +177,7 @@ class Tracer:
         else:
             right_node = constant(other)
             right_value = right_node.value
-        outcome = _COMPARISONS[op](self.value, right_value)
+        outcome = COMPARISONS[op](self.value, right_value)
         if np.ndim(outcome):
             raise DiffexploreError(
                 f"comparing array values ({formula(self.node, max_length=40)} {op} ...) in a traced "
@@ -260,7 +199,7 @@ class Tracer:
     def _integer_part(self, op: str) -> int:
         if np.ndim(self.value):
             raise DiffexploreError(f"{op}() of an array value in a traced program is not defined")
-        result = int(_INTEGER_PARTS[op](np.real(self.value)))
+        result = int(INTEGER_PARTS[op](np.real(self.value)))
         self.recording.record(Decision(self.node, op, None, result, _call_site()))
         return result
 
@@ -288,12 +227,12 @@ class Tracer:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs:
             return NotImplemented
-        if ufunc.__name__ in _UFUNC_COMPARISONS:
+        if ufunc.__name__ in _UFUNCCOMPARISONS:
             left, right = inputs
-            op = _UFUNC_COMPARISONS[ufunc.__name__]
+            op = _UFUNCCOMPARISONS[ufunc.__name__]
             if isinstance(left, Tracer):
                 return left._compare(op, right)
-            return right._compare(_MIRRORED[op], left)
+            return right._compare(MIRRORED[op], left)
         if ufunc is np.positive:
             return inputs[0]
         rule = _numpy_primitives().get(ufunc)
@@ -306,30 +245,20 @@ class Tracer:
         return self.__dx_apply__(rule, inputs, None)
 
 
-# The NumPy function -> primitive map, built from the records' ``numpy`` facets, and the registry state it
-# was built from (the records themselves: a primitive defined or removed later makes it stale).
-_numpy_map: tuple[tuple, dict] = ((), {})
-
-
 def _numpy_primitives() -> dict[Any, Primitive]:
-    """The rule table by NumPy function: each primitive's ``numpy`` facet -> the primitive (the first
-    primitive defined keeps a function two of them name).
+    """The rule table by NumPy function: each primitive's ``numpy`` facet -> the primitive.
 
     >>> _numpy_primitives()[np.sin]
     <primitive sin/1>
     """
-    global _numpy_map
-    state = tuple(PRIMITIVES.values())
-    if state != _numpy_map[0]:
-        table: dict[Any, Primitive] = {}
-        for rule in state:
-            if rule.numpy is not None:
-                table.setdefault(rule.numpy, rule)
-        _numpy_map = (state, table)
-    return _numpy_map[1]
+    return facet_index(_numpy_facet)
 
 
-_UFUNC_COMPARISONS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">=",
+def _numpy_facet(rule: Primitive) -> Any:
+    return rule.numpy
+
+
+_UFUNCCOMPARISONS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">=",
                       "equal": "==", "not_equal": "!="}
 
 
@@ -340,134 +269,11 @@ def _compute(rule, values: list, attr: Any) -> Any:
             if rule.has_attr:
                 return rule.impl(*values, attr=attr)
             return rule.impl(*values)
-    except _DOMAIN_ERRORS as exc:
+    except DOMAIN_ERRORS as exc:
         shown = ", ".join(repr(v) for v in values)
         raise DomainError(f"while tracing, {rule.name}({shown}) at {_call_site()} failed: "
                           f"{exc or type(exc).__name__}. The operation {rule.name!r} is not defined there."
                           ) from None
-
-
-# ---- the guard: re-check the decisions after every primal sweep ------------------------------------------
-
-
-class BranchGuard:
-    """The decisions a traced graph depends on, re-checked on the values of every primal sweep.
-
-    Registered in :data:`diffexplore.evaluate.guards` under the graph's root; called with the primal
-    value of every node of the graph (and, if the evaluator passes it, the point).
-    """
-
-    def __init__(self, root: Node, decisions: list[Decision], point: dict[str, Any]):
-        self.decisions = list(decisions)
-        self.point = dict(point)
-        operands = [d.left for d in decisions] + [d.right for d in decisions if d.right is not None]
-        in_graph = set(nodes(root))
-        outside = [n for n in dict.fromkeys(operands) if n not in in_graph]
-        # The operands the graph does not compute are evaluated from the same variables by a small plan.
-        self._plan = Plan(outside) if outside else None
-        graph_names = {v.name for v in free_variables(root)}
-        self.unverifiable: list[Decision] = []
-        if {v.name for v in free_variables(*operands)} - graph_names:   # one walk; per decision only if so
-            self.unverifiable = [d for d in decisions
-                                 if {v.name for v in free_variables(*_operands(d))} - graph_names]
-
-    def __call__(self, primals: Mapping[Node, Any], point: Mapping[str, Any] | None = None) -> None:
-        names = {n.attr[0]: v for n, v in primals.items() if n.rule.name == "var"}
-        if point:
-            for name, value in point.items():
-                names.setdefault(name, value)
-        values = dict(primals)
-        try:
-            self._evaluate_outside(values, names)
-        except _DOMAIN_ERRORS as exc:
-            warnings.warn(f"a branch condition of this traced graph cannot be evaluated at "
-                          f"{_describe_point(names)} ({exc}); the traced program takes another path or "
-                          "fails there. Trace it again at this point.", BranchWarning, stacklevel=4)
-            return
-        flipped = []
-        for d in self.decisions:
-            if d.left not in values or (d.right is not None and d.right not in values):
-                continue                       # depends on a variable this evaluation did not give
-            left = values[d.left]
-            right = values[d.right] if d.right is not None else None
-            same = d.holds(left, right)
-            if not np.all(same):
-                flipped.append((d, same, left, right))
-        if flipped:
-            warnings.warn(_flip_message(flipped, names, self.point), BranchWarning, stacklevel=4)
-
-    def _evaluate_outside(self, values: dict, names: dict) -> None:
-        p = self._plan
-        if p is None:
-            return
-        slots: list = [values.get(n) for n in p.order]
-        for i, value in p.constants:
-            slots[i] = value
-        for i, name, _shape in p.variables:
-            if name not in names:
-                return                         # cannot be checked at this point: skip these decisions
-            slots[i] = names[name]
-        with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for i, impl, idx, _arity in p.ops:
-                if slots[i] is None:
-                    slots[i] = impl(*[slots[j] for j in idx])
-        values.update(zip(p.order, slots, strict=True))
-
-
-def _operands(d: Decision) -> list[Node]:
-    return [d.left] if d.right is None else [d.left, d.right]
-
-
-def _describe_point(names: Mapping[str, Any], first: Any = None) -> str:
-    parts = []
-    for name, value in names.items():
-        if np.ndim(value) and first is not None:
-            value = np.asarray(value)[first]
-        parts.append(f"{name}={_short(value)}")
-    return ", ".join(parts) if parts else "this point"
-
-
-def _short(value: Any) -> str:
-    if np.ndim(value):
-        return f"array{np.shape(value)}"
-    return f"{value:.6g}" if isinstance(value, (float, np.floating)) else repr(value)
-
-
-def _flip_message(flipped: list, names: Mapping[str, Any], traced_at: Mapping[str, Any]) -> str:
-    first_index = None
-    _d, same, _left, _right = flipped[0]
-    if np.ndim(same):
-        bad = np.argwhere(~np.asarray(same))
-        first_index = tuple(bad[0])
-        where = f"at {len(bad)} of {np.size(same)} points, first at {_describe_point(names, first_index)}"
-    else:
-        where = f"at {_describe_point(names)}"
-    count = "a decision" if len(flipped) == 1 else f"{len(flipped)} decisions"
-    lines = [f"the traced graph is only valid on its own branch, and {where} {count} would come out "
-             "differently:"]
-    for d, _same, left, right in flipped[:3]:
-        if first_index is not None:
-            left = np.asarray(left)[first_index] if np.ndim(left) else left
-            right = np.asarray(right)[first_index] if np.ndim(right) else right
-        here = _short(left) if right is None else f"{_short(left)} {d.op} {_short(right)}"
-        lines.append(f"  {d.condition()} was {d.outcome!r} when traced at {_describe_point(traced_at)} "
-                     f"({d.site}); here: {here}")
-    if len(flipped) > 3:
-        lines.append(f"  ... and {len(flipped) - 3} more")
-    lines.append("Trace the function again at this point (dx.trace) to get the graph of that path.")
-    return "\n".join(lines)
-
-
-def branch_decisions(f: Node) -> list[Decision]:
-    """The decisions a traced graph depends on, in the order the program took them ([] for other graphs).
-
-    >>> import diffexplore as dx
-    >>> g = dx.trace(lambda x: x * x if x < 1 else x, x=0.5)
-    >>> [str(d).split("   ")[0] for d in branch_decisions(g)]
-    ['x < 1 -> True']
-    """
-    guard = guards.get(f)
-    return list(guard.decisions) if isinstance(guard, BranchGuard) else []
 
 
 # ---- tracing -----------------------------------------------------------------------------------------
@@ -577,7 +383,7 @@ def trace_file(spec: str, point: Mapping[str, Any]) -> Node:
     except DiffexploreError as exc:
         raise type(exc)(f"--python {spec}: {exc}") from None
     except Exception as exc:
-        raise DiffexploreError(f"--python {spec}: tracing {fn.__name__} at {_describe_point(point)} "
+        raise DiffexploreError(f"--python {spec}: tracing {fn.__name__} at {describe_point(point)} "
                                f"failed with {type(exc).__name__}: {exc}") from None
 
 

@@ -33,8 +33,8 @@ from ..render.labels import format_value, short_names
 from ..render.views import point_text
 from .lines import sweep_lines
 from .page import Results, page_html
-from .seeds import seed_options
 from .script import build_script, exact_number
+from .seeds import seed_options
 from .svg import view_panes
 from .table import trace_tables
 
