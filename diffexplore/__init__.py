@@ -36,7 +36,8 @@ from .compile import Compiled, compile
 from .formula import formula, let_form
 from .render import Drawing, render, to_dot, write_drawing
 from .reports import families
-from .reports.swell import SwellReport, operation_counts, swell
+from .reports.operation_counts import operation_counts
+from .reports.swell import SwellReport, swell
 from .reports.trace_table import trace_table
 from .reports.step_sweep import cost_table, step_sweep
 from .explorer import Explorer, explore
