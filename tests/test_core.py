@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,38 @@ def test_undefine_removes_a_primitive_and_its_name():
         dx.parse("gone_example(x)")
     with pytest.raises(dx.DiffexploreError, match="no primitive named 'gone_example'"):
         dx.undefine("gone_example")
+
+
+def _piecewise(x):
+    if x < 1:
+        return x ** 2
+    return 2 * dx.sqrt(x) - 1
+
+
+EVERY_PATH = {
+    "evaluate": lambda g, at: dx.evaluate(g, at),
+    "reverse": lambda g, at: dx.grad(g, at),
+    "forward": lambda g, at: dx.grad(g, at, method="forward"),
+    "symbolic": lambda g, at: dx.grad(g, at, method="symbolic"),
+    "numeric": lambda g, at: dx.grad(g, at, method="numeric"),
+    "hessian": lambda g, at: dx.hessian(g, at),
+    "a graph built on it": lambda g, at: dx.grad(dx.sin(2 * g + 0), at),
+    "its diff, evaluated": lambda g, at: dx.evaluate(dx.diff(g, "x"), at),
+    "its gradient graph, evaluated": lambda g, at: dx.evaluate(dx.gradient_graph(g)["x"], at),
+}
+
+
+@pytest.mark.parametrize("path", EVERY_PATH)
+def test_every_evaluation_path_checks_the_traced_branches_in_one_place(path):
+    traced_left = dx.trace(_piecewise, x=0.5)            # the graph x**2, valid for x < 1 only
+    with pytest.warns(dx.BranchWarning, match="x < 1 was True"):
+        EVERY_PATH[path](traced_left, {"x": 3.0})
+
+
+def test_a_traced_graph_inside_another_trace_is_checked_by_the_outer_decisions_only():
+    short = dx.trace(lambda x: x * x if x < 1 else x, x=0.5)
+    longer = dx.trace(lambda x: x * x * 3 if x < 10 else x, x=3.0)     # contains short's root, x*x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dx.BranchWarning)
+        assert dx.evaluate(longer, {"x": 3.0}) == 27.0
+    assert short is not None
