@@ -25,9 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DiffexploreError, DomainError, MissingValueError
+from .errors import DomainError, MissingValueError
 from .graph import Node, Primitive, check_variables, gc_paused, nodes
-from .inputs import as_graph, as_point
+from .inputs import as_graph, as_point, resolve_wrt
+from .plan import guards, plan
+from .sweeps import primal_sweep
 from .symbolic import adjoint_graphs
 
 __all__ = ["compile", "Compiled"]
@@ -70,6 +72,7 @@ class Compiled:
         self._functions: dict[str, Any] = {}
         self._sources: dict[str, str] = {}
         self._line_numbers: dict[str, dict[int, Node]] = {}
+        self._f_nodes: set[Node] | None = None
 
     # ---- the program ----------------------------------------------------------------------------
 
@@ -188,6 +191,8 @@ class Compiled:
 
     def _run(self, kind: str, at: Mapping[str, Any] | None) -> Any:
         point, many_points = _point(at)
+        if guards and self._traced():
+            primal_sweep(plan(self.f), point)     # the branch decisions are checked there
         function = self._function(kind)
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
@@ -205,6 +210,12 @@ class Compiled:
             gradient = result if kind == "gradient" else result[1]
             self._broadcast(gradient, point)
         return result
+
+    def _traced(self) -> bool:
+        """Whether f contains a traced graph (whose branch decisions each run must check)."""
+        if self._f_nodes is None:
+            self._f_nodes = set(self._order[:self._forward])
+        return any(node in self._f_nodes for node in guards.keys())
 
     def _broadcast(self, gradient: dict[str, Any], point: dict[str, Any]) -> None:
         """At many points at once, a scalar variable's gradient has one entry per point, as the
@@ -290,7 +301,7 @@ def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = 
     with gc_paused():
         forward_order, adjoints = adjoint_graphs(f)
         variables = check_variables([n for n in forward_order if n.rule.name == "var"])
-        wanted = _wanted(variables, wrt)
+        wanted = resolve_wrt([v.name for v in variables], wrt)
         by_name = {v.name: v for v in variables}
         gradients = {name: _gradient_node(by_name[name], adjoints) for name in wanted}
         order = nodes(f, *gradients.values())
@@ -298,19 +309,6 @@ def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = 
             order, len(forward_order), adjoints, [f, *gradients.values()])
     return Compiled(f, wanted, order, len(forward_order), names, lines, line_nodes, line_reads, gradients,
                     namespace, variables, free)
-
-
-def _wanted(variables: list[Node], wrt: Sequence[str] | str | None) -> list[str]:
-    names = [v.name for v in variables]
-    if wrt is None:
-        return names
-    wanted = wrt.replace(",", " ").split() if isinstance(wrt, str) else list(wrt)
-    known = set(names)
-    unknown = [w for w in wanted if w not in known]
-    if unknown:
-        raise DiffexploreError(f"dx.compile: cannot differentiate with respect to {unknown}: not variables "
-                               f"of the graph (its variables: {', '.join(names) or 'none'})")
-    return wanted
 
 
 def _gradient_node(variable: Node, adjoints: dict[Node, Node]) -> Node:

@@ -71,7 +71,7 @@ def resolve_wrt(names: Sequence[str], wrt: Sequence[str] | str | None) -> list[s
     >>> resolve_wrt(["x"], "z")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    diffexplore.errors.DiffexploreError: cannot differentiate with respect to z: not a variable of f ...
+    diffexplore.errors.DiffexploreError: cannot differentiate with respect to 'z': not a variable of f ...
     """
     names = list(names)
     if wrt is None:
@@ -79,8 +79,9 @@ def resolve_wrt(names: Sequence[str], wrt: Sequence[str] | str | None) -> list[s
     if isinstance(wrt, str):
         wrt = wrt.replace(",", " ").split()
     known = set(names)
-    unknown = [str(w) for w in wrt if w not in known]
+    unknown = [w for w in wrt if w not in known]
     if unknown:
-        raise DiffexploreError(f"cannot differentiate with respect to {', '.join(unknown)}: not a variable "
-                               f"of f (the variables of the graph: {', '.join(names) or 'none'})")
+        raise DiffexploreError(f"cannot differentiate with respect to {', '.join(map(repr, unknown))}: not "
+                               "a variable of f (none of the variables of the graph; its variables: "
+                               f"{', '.join(names) or 'none'})")
     return list(wrt)

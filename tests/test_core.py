@@ -219,6 +219,7 @@ EVERY_PATH = {
     "symbolic": lambda g, at: dx.grad(g, at, method="symbolic"),
     "numeric": lambda g, at: dx.grad(g, at, method="numeric"),
     "hessian": lambda g, at: dx.hessian(g, at),
+    "compile": lambda g, at: dx.compile(g).gradient(at),
     "a graph built on it": lambda g, at: dx.grad(dx.sin(2 * g + 0), at),
     "its diff, evaluated": lambda g, at: dx.evaluate(dx.diff(g, "x"), at),
     "its gradient graph, evaluated": lambda g, at: dx.evaluate(dx.gradient_graph(g)["x"], at),

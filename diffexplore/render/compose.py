@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import DiffexploreError, DomainError, ShapeError
 from ..evaluate import forward, reverse
 from ..graph import Node, free_variables, nodes
-from ..inputs import as_graph, as_point
+from ..inputs import as_graph, as_point, resolve_wrt
 from ..symbolic import diff, gradient_graph
 from .display import Drawing
 from .dot import to_drawing
@@ -64,17 +64,6 @@ def _choose_views(views: str | Sequence[str] | None, has_point: bool) -> list[st
     if not chosen:
         raise DiffexploreError(f"no views chosen; views: {', '.join(VIEWS)} (or all)")
     return [v for v in VIEWS if v in chosen]          # always left to right in the one order
-
-
-def _wrt_names(wrt: str | Sequence[str] | None, variables: list[str]) -> list[str]:
-    if wrt is None:
-        return list(variables)
-    names = wrt.replace(",", " ").split() if isinstance(wrt, str) else list(wrt)
-    unknown = [n for n in names if n not in variables]
-    if unknown:
-        raise DiffexploreError(f"cannot differentiate with respect to {', '.join(unknown)}: not a variable "
-                               f"of f (its variables: {', '.join(variables) or 'none'})")
-    return names
 
 
 def _seed(seed: Mapping[str, Any] | str | None, wrt: list[str], variables: list[str]):
@@ -130,7 +119,7 @@ def render(f: Node | str, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     point = as_point(at) if at is not None else None
     chosen = _choose_views(views, point is not None)
     variables = [v.name for v in free_variables(f)]
-    wrt_names = _wrt_names(wrt, variables)
+    wrt_names = resolve_wrt(variables, wrt)
     order = nodes(f)
     names = short_names(order)
     drawn_in_full = len(order) <= max_nodes
