@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from .graph import PRIMITIVES, Node, check_variables, gc_paused, numbered_nodes
 
 __all__ = ["Plan", "plan", "Term", "Step", "CALL", "READ", "CONSTANT", "trivial_partial",
-           "TRIVIAL_PARTIALS", "guards", "derived_from", "PLAN_CACHE_SIZE"]
+           "TRIVIAL_PARTIALS", "guards", "derived_from", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, or use a constant.
 CALL, READ, CONSTANT = 0, 1, 2
@@ -303,6 +303,11 @@ def plan(roots: Node | Sequence[Node]) -> Plan:
             _plans.move_to_end(roots)
         return cached
     return Plan(list(roots))
+
+
+def clear_plans() -> None:
+    """Forget every cached plan (and so stop keeping their graphs alive)."""
+    _plans.clear()
 
 
 #: Checks run after every primal sweep of a graph that contains one of the keys: node -> callable
