@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
-from .plan import CALL, CONSTANT, READ, Plan, derived_from, guards, plan
+from .plan import CONSTANT, READ, Plan, derived_from, guards, plan
 from .prune import Folder
 from .rules import sum_to
 
@@ -178,6 +178,9 @@ class NodeAlgebra:
         self.prune = prune
         self.folder = Folder(keep) if prune else None
         self.keep = keep
+        # Products and sums of nodes (the sweeps turn a partial that is a plain number into a constant).
+        self.mul = self.folder.mul if prune else operator.mul
+        self.add = self.folder.add if prune else operator.add
 
     def fold(self, node: Any) -> Node:
         if not self.prune:
@@ -185,16 +188,6 @@ class NodeAlgebra:
         if type(node) is Node and node in self.keep:      # a node of f: nothing to fold
             return node
         return self.folder.fold(node)
-
-    def mul(self, a: Any, b: Any) -> Node:
-        if type(a) is not Node:           # a partial that is a plain number (add's 1, sub's -1)
-            a = constant(a)
-        if type(b) is not Node:
-            b = constant(b)
-        return self.folder.mul(a, b) if self.prune else a * b
-
-    def add(self, a: Node, b: Node) -> Node:
-        return self.folder.add(a, b) if self.prune else a + b
 
     def reduce(self, value: Node, shape: tuple) -> Node:
         if value.shape == shape:
@@ -210,20 +203,15 @@ class NodeAlgebra:
         return nullcontext()
 
 
-def local_partial(values: list, i: int, idx: tuple, how: int, what: Any, first: int | None,
-                  second: int | None) -> Any:
-    """The local partial ∂v_i/∂arg of one chain-rule term (a :class:`~diffexplore.plan.Term`) at the
-    sweep's values: one of the values (READ), a number (CONSTANT), or the rule's partial called on the
-    arguments' values and the output's (CALL)."""
-    if how == READ:
-        return values[what]
-    if how == CONSTANT:
-        return what
+def call_partial(values: list, i: int, idx: tuple, partial: Any, first: int | None,
+                 second: int | None) -> Any:
+    """A rule's local partial of one chain-rule term (a :class:`~diffexplore.plan.Term` whose ``how`` is
+    CALL) at the sweep's values: called on the arguments' values and the output's."""
     if second is not None:
-        return what(values[first], values[second], values[i])
+        return partial(values[first], values[second], values[i])
     if first is not None:
-        return what(values[first], values[i])
-    return what(*[values[k] for k in idx], values[i])
+        return partial(values[first], values[i])
+    return partial(*[values[k] for k in idx], values[i])
 
 
 # ---- the forward (tangent) sweep -----------------------------------------------------------------------
@@ -245,9 +233,14 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
                         t = tangents[j]
                         if t is None:
                             continue
-                        local = local_partial(values, i, idx, how, what, first, second)
-                        if folds and how == CALL:
-                            local = fold(local)
+                        if how == READ:
+                            local = values[what]
+                        elif how == CONSTANT:
+                            local = constant(what) if folds else what
+                        else:
+                            local = call_partial(values, i, idx, what, first, second)
+                            if folds:
+                                local = fold(local)
                         contribution = mul(local, t)
                         total = contribution if total is None else add(total, contribution)
                     tangents[i] = total
@@ -297,9 +290,14 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
                     continue
                 if terms:
                     for _i, j, how, what, first, second, reduce_to, pos in terms:
-                        local = local_partial(values, i, idx, how, what, first, second)
-                        if folds and how == CALL:
-                            local = fold(local)
+                        if how == READ:
+                            local = values[what]
+                        elif how == CONSTANT:
+                            local = constant(what) if folds else what
+                        else:
+                            local = call_partial(values, i, idx, what, first, second)
+                            if folds:
+                                local = fold(local)
                         contribution = mul(g, local)
                         if reduce_to is not None:
                             contribution = reduce(contribution, reduce_to)
