@@ -23,7 +23,7 @@ from .sweeps import primal_sweep
 from .symbolic import diff, gradient_graph
 from .trace import trace
 
-__all__ = ["grad", "jacobian", "hessian", "METHODS", "HESSIAN_METHODS"]
+__all__ = ["grad", "jacobian", "hessian", "graph_of", "METHODS", "HESSIAN_METHODS"]
 
 METHODS = ("reverse", "forward", "symbolic", "numeric")
 HESSIAN_METHODS = ("forward-over-reverse", "reverse-over-reverse", "symbolic", "numeric")
@@ -41,12 +41,22 @@ def _check_method(method: str, options: Mapping[str, Any]) -> None:
                                f"(its options: {allowed})")
 
 
-def _as_function(f: Any, at: Mapping[str, Any]) -> Node:
-    """The graph of what the user gave: a node, a formula string, or a Python function (traced at
-    ``at``, so its branches are recorded and checked wherever the graph is evaluated)."""
+def graph_of(f: Any, at: Mapping[str, Any] | None) -> Node:
+    """The graph of what the user gave: a node, a formula string, or a Python function of named
+    arguments (traced at ``at``, so its branches are recorded and checked wherever the graph is
+    evaluated).
+
+    >>> import diffexplore as dx
+    >>> print(graph_of(lambda x, y: x * y if x < y else x + y, {"x": 1.0, "y": 2.0}))
+    x*y
+    """
     if isinstance(f, Node):
         return f
     if callable(f):
+        if at is None:
+            name = getattr(f, "__name__", "the function")
+            raise DiffexploreError(f"{name}() is a Python function: it is traced at a point, so give "
+                                   "at={...} (command line: --at x=1,y=2)")
         return trace(f, at)
     return as_graph(f)
 
@@ -71,7 +81,7 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
     {'t': 1.0}
     """
     if not isinstance(f, Node):
-        f = _as_function(f, at)
+        f = graph_of(f, at)
     if options or method not in OPTIONS:
         _check_method(method, options)
     p = plan(f)
@@ -171,7 +181,7 @@ def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forw
     """
     if method not in HESSIAN_METHODS:
         raise DiffexploreError(f"unknown hessian method {method!r}; methods: {', '.join(HESSIAN_METHODS)}")
-    f = _as_function(f, at)
+    f = graph_of(f, at)
     names = resolve_wrt([v.name for v in free_variables(f)], wrt)
     point = as_point(at)
     if guards:

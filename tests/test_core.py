@@ -240,3 +240,16 @@ def test_a_traced_graph_inside_another_trace_is_checked_by_the_outer_decisions_o
         warnings.simplefilter("error", dx.BranchWarning)
         assert dx.evaluate(longer, {"x": 3.0}) == 27.0
     assert short is not None
+
+
+def test_a_python_function_is_traced_above_the_evaluators_wherever_a_graph_is_taken():
+    def program(x, y):
+        return x * y if x < y else x + y
+
+    at = {"x": 1.0, "y": 2.0}
+    assert dx.grad(program, at) == {"x": 2.0, "y": 1.0}
+    assert dx.hessian(program, at).tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    assert "v̄" in dx.render(program, at=at).source
+    assert dx.explore(program, at).steps[-1]["kind"] == "gradient"
+    with pytest.raises(dx.DiffexploreError, match=r"program\(\) is a Python function.*at="):
+        dx.render(program)

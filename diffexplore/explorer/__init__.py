@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from ..derivatives import graph_of
 from ..errors import DiffexploreError, ShapeError
 from ..evaluate import forward, reverse
 from ..formula import formula
 from ..graph import Node, nodes
-from ..inputs import as_graph, as_point
+from ..inputs import as_point
 from ..render import DEFAULT_MAX_NODES
 from ..render.labels import format_value, short_names
 from ..render.views import point_text
@@ -106,7 +107,7 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
     >>> [step["amount"] for step in page.steps if step["kind"] == "add"]     # x̄ = 3 + 3 = 2x
     [3.0, 3.0]
     """
-    f = f if isinstance(f, Node) else as_graph(f)
+    f = graph_of(f, at)
     if f.shape != ():
         raise ShapeError(f"the explorer's reverse sweep starts from a scalar output, but f has shape "
                          f"{f.shape}; reduce it first, e.g. with dx.sum(f)")

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..derivatives import graph_of
 from ..errors import DiffexploreError, DomainError, ShapeError
 from ..evaluate import forward, reverse
 from ..graph import Node, free_variables, nodes
-from ..inputs import as_graph, as_point, resolve_wrt
+from ..inputs import as_point, resolve_wrt
 from ..symbolic import diff, gradient_graph
 from .display import Drawing
 from .dot import to_drawing
@@ -113,7 +114,7 @@ def render(f: Node | str, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     >>> "v̄ = −2.066 + 1 = −1.066" in d.source, d.notes      # x is used twice: its adjoint is a sum
     (True, [])
     """
-    f = f if isinstance(f, Node) else as_graph(f)
+    f = graph_of(f, at)
     if max_nodes < 1:
         raise DiffexploreError(f"max_nodes must be at least 1, got {max_nodes}")
     point = as_point(at) if at is not None else None
