@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup dot browser demo test gallery bench lint clean
+.PHONY: setup dot browser demo test gallery bench bench-ab lint clean
 
 setup: $(STAMP) dot
 
@@ -39,6 +39,11 @@ gallery: setup browser
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run.py
+
+# Every diffexplore row of `make bench`, this tree (B) against another revision or checkout (A), interleaved.
+BASE ?= HEAD~1
+bench-ab: setup
+	$(PY) benchmarks/ab.py --base $(BASE)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 @dataclass
 class Target:
-    """One target of issue 9: what was asked, the measured ratio, whether it was met and why (not)."""
+    """One speed target: what was asked, the measured ratio, whether it was met and why (not)."""
 
     text: str
     measured: str

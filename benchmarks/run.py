@@ -1,4 +1,4 @@
-"""Measure: every benchmark of issue 9 in one run (``make bench``), written to benchmarks/RESULTS.md with
+"""Measure: every benchmark in one run (``make bench``), written to benchmarks/RESULTS.md with
 the machine's details, every target's measured ratio and a verdict, and a plot of how the interpreters
 scale (benchmarks/scaling.png).
 
@@ -36,7 +36,7 @@ def targets_table(sections: list[Section]) -> str:
     for section in sections:
         for target in section.targets:
             rows.append([target.text, target.measured, "met" if target.met else "**not met**"])
-    return tabulate(rows, headers=["target (issue 9)", "measured", "verdict"], tablefmt="github",
+    return tabulate(rows, headers=["target", "measured", "verdict"], tablefmt="github",
                     disable_numparse=True)
 
 
@@ -81,6 +81,25 @@ def run_mlp(rounds: int) -> str:
             + (verdict[0] if verdict else ""))
 
 
+def ab_section() -> list[str]:
+    """The latest A/B reports against a base revision (``make bench-ab`` and ``ab_count.py``), if any."""
+    lines = []
+    counted = HERE / "AB_instructions.md"
+    timed = HERE / "AB.md"
+    if counted.exists() or timed.exists():
+        lines += ["## A/B against a base revision", ""]
+    if counted.exists():
+        body = counted.read_text(encoding="utf-8").split("\n", 2)[2].strip()
+        lines += ["Instructions per repetition (`benchmarks/ab_count.py`, deterministic): "
+                  f"[AB_instructions.md]({counted.name})", "", body, ""]
+    if timed.exists():
+        verdict = [line for line in timed.read_text(encoding="utf-8").splitlines()
+                   if line.startswith("- Verdict")]
+        lines += [f"CPU time, interleaved fresh processes (`make bench-ab`): [AB.md]({timed.name}). "
+                  + (verdict[0].removeprefix("- ") if verdict else ""), ""]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (results are noisier)")
@@ -107,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     mlp = "" if args.skip_mlp else run_mlp(rounds=5 if quick else 15)
     minutes = (time.time() - started) / 60
     lines = [
-        "# diffexplore benchmarks (issue 9): speed and scale",
+        "# diffexplore benchmarks: speed and scale",
         "",
         f"Machine: {details}.",
         "",
@@ -133,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             lines += [f"![time per node and grad ÷ evaluate against graph size]({plot.name})", ""]
     if mlp:
         lines += ["## Array MLP", "", mlp, ""]
+    lines += ab_section()
     text = "\n".join(lines).rstrip() + "\n"
     args.out.write_text(text, encoding="utf-8")
     print(text)
