@@ -48,7 +48,6 @@ ROOT = HERE.parent
 MARK = "AB-RESULT "
 LIMIT = 1.10                       # B/A above this: "slower"
 LIGHT_SIZES = (10**2, 10**3, 10**4, 10**5)
-SYMBOLIC_STEPS = 10_000           # bench_symbolic.STEPS
 BATCH_POINTS = 10**6              # bench_batch.POINTS
 BATCH_LOGISTIC_STEPS = 10         # bench_batch.LOGISTIC_STEPS
 KEEP: list = []                   # big graphs kept alive until the child exits
@@ -144,44 +143,14 @@ def case_million(family: str) -> Callable[[int], dict]:
 
 def case_symbolic(inner: int) -> dict:
     """bench_symbolic.run's four diffexplore rows on the 10,000-step logistic map, new graphs each call."""
+    import bench_symbolic
     from common import measure
 
     import diffexplore as dx
 
-    def logistic(steps: int, r: float = 4.0):          # bench_symbolic.logistic
-        term = dx.variable("x")
-        for _ in range(steps):
-            term = r * term * (1 - term)
-        return term
-
-    fresh = iter(range(10**6))
-
-    def new_graph():
-        return logistic(SYMBOLIC_STEPS, r=4.0 - 1e-14 * next(fresh))
-
-    graphs_for_diff = [new_graph() for _ in range(inner + 1)]
-    graphs_for_grad = [new_graph() for _ in range(inner + 1)]
-    planned = new_graph()
-    dx.evaluate(planned, {"x": 0.3})
-    gc.collect()
-    measured = []
-
-    def diff_new():
-        graph = graphs_for_diff.pop()
-        measured.append(graph)
-        return dx.diff(graph, "x")
-
-    def grad_new():
-        graph = graphs_for_grad.pop()
-        measured.append(graph)
-        return dx.grad(graph, {"x": 0.3})
-
-    times = measure({"dx.diff (symbolic derivative graph)": diff_new,
-                     "dx.grad, reverse, first call (plans the graph)": grad_new,
-                     "dx.grad, reverse, planned graph": lambda: dx.grad(planned, {"x": 0.3}),
-                     "dx.evaluate, planned graph": lambda: dx.evaluate(planned, {"x": 0.3})},
-                    inner, warmup=1, sample_seconds=0.0)
-    small = logistic(50)
+    methods, _planned, _measured = bench_symbolic.diffexplore_methods(inner)
+    times = measure(methods, inner, warmup=1, sample_seconds=0.0)
+    small = bench_symbolic.logistic(50)
     checks = {"logistic 50 steps": float(dx.evaluate(dx.diff(small, "x"), {"x": 0.3}))}
     return {"times": times, "checks": checks}
 

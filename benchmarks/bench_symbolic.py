@@ -40,7 +40,9 @@ def sympy_diff_seconds(steps: int) -> float:
     return time.process_time() - start
 
 
-def run(rounds: int = 7) -> Section:
+def diffexplore_methods(rounds: int) -> tuple[dict, dx.Node, list]:
+    """The four diffexplore rows (a new 10,000-step map for each first-touch call), the planned graph,
+    and the list that keeps measured graphs alive (freeing them would land in another measurement)."""
     fresh = iter(range(10**6))
 
     def new_graph() -> dx.Node:
@@ -52,7 +54,7 @@ def run(rounds: int = 7) -> Section:
     dx.evaluate(planned, {"x": 0.3})
     gc.collect()
 
-    measured = []           # kept alive until the end: freeing them would land in another measurement
+    measured: list = []
 
     def diff_new():
         graph = graphs_for_diff.pop()
@@ -64,11 +66,16 @@ def run(rounds: int = 7) -> Section:
         measured.append(graph)
         return dx.grad(graph, {"x": 0.3})
 
-    times = measure({"dx.diff (symbolic derivative graph)": diff_new,
-                     "dx.grad, reverse, first call (plans the graph)": grad_new,
-                     "dx.grad, reverse, planned graph": lambda: dx.grad(planned, {"x": 0.3}),
-                     "dx.evaluate, planned graph": lambda: dx.evaluate(planned, {"x": 0.3})},
-                    rounds, warmup=1, sample_seconds=0.0)
+    methods = {"dx.diff (symbolic derivative graph)": diff_new,
+               "dx.grad, reverse, first call (plans the graph)": grad_new,
+               "dx.grad, reverse, planned graph": lambda: dx.grad(planned, {"x": 0.3}),
+               "dx.evaluate, planned graph": lambda: dx.evaluate(planned, {"x": 0.3})}
+    return methods, planned, measured
+
+
+def run(rounds: int = 7) -> Section:
+    methods, planned, _measured = diffexplore_methods(rounds)
+    times = measure(methods, rounds, warmup=1, sample_seconds=0.0)
     derivative = dx.diff(planned, "x")
     size, derivative_size = dx.size(planned), dx.size(derivative)
     diff_time = times["dx.diff (symbolic derivative graph)"]
