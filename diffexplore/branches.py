@@ -124,7 +124,11 @@ class BranchGuard:
             self.unverifiable = [d for d in decisions
                                  if {v.name for v in free_variables(*_operands(d))} - graph_names]
 
-    def __call__(self, primals: Mapping[Node, Any], point: Mapping[str, Any] | None = None) -> None:
+    def __call__(self, primals: Mapping[Node, Any], point: Mapping[str, Any] | None = None,
+                 part: Node | None = None) -> None:
+        """Warn if a decision would flip at these values; ``part`` is the traced graph's root when it is
+        a part of a larger graph being evaluated. (The guard keeps no reference to its root: it is the
+        value of a weak mapping keyed by that root.)"""
         names = {n.attr[0]: v for n, v in primals.items() if n.rule.name == "var"}
         if point:
             for name, value in point.items():
@@ -147,7 +151,11 @@ class BranchGuard:
             if not np.all(same):
                 flipped.append((d, same, left, right))
         if flipped:
-            warnings.warn(_flip_message(flipped, names, self.point), BranchWarning, stacklevel=4)
+            message = _flip_message(flipped, names, self.point)
+            if part is not None:
+                message = (f"this graph contains {_brief(part, 40)}, the graph of a traced program (or "
+                           "the same expression built another way: equal nodes are shared); " + message)
+            warnings.warn(message, BranchWarning, stacklevel=4)
 
     def _evaluate_outside(self, values: dict, names: dict) -> None:
         p = self._plan

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from .graph import PRIMITIVES, Node, check_variables, gc_paused, numbered_nodes
 
 __all__ = ["Plan", "plan", "Term", "Step", "CALL", "READ", "CONSTANT", "trivial_partial",
-           "TRIVIAL_PARTIALS", "guards", "derived_from", "PLAN_CACHE_SIZE", "clear_plans"]
+           "TRIVIAL_PARTIALS", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, or use a constant.
 CALL, READ, CONSTANT = 0, 1, 2
@@ -313,7 +313,3 @@ def clear_plans() -> None:
 #: Checks run after every primal sweep of a graph that contains one of the keys: node -> callable
 #: (primals_by_node, point). dx.trace registers here the branch decisions a traced graph depends on.
 guards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-#: A symbolic derivative's root -> the graph it was derived from, when that graph contains a guarded
-#: node: evaluating the derivative checks the source's guards too (its value is valid on the same path).
-derived_from: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

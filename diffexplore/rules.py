@@ -44,7 +44,8 @@ FUNCTIONS: dict[str, Callable] = {}
 
 def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Callable | None] | None = None,
            *, vjp: Callable | None = None, jvp: Callable | None = None,
-           linear: bool | Sequence[int] = False, sympy: Any = None, numpy: Any = None,
+           linear: bool | Sequence[int] = False, selects: Sequence[int] = (), sympy: Any = None,
+           numpy: Any = None,
            latex: str | None = None, label: str | None = None, infix: str | None = None,
            precedence: int | None = None, shape: Callable | None = None, has_attr: bool = False,
            public: bool = True, user_defined: bool = False, doc: str = "") -> Callable:
@@ -56,7 +57,9 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
       ``jvp(tangents, *args, out)`` for whole-array operations (``shape(*arg_shapes)`` gives their
       output shape). ``linear=True`` (or the argument positions) says the primitive is linear in those
       arguments, which gives its jvp: the sum over them of the primitive applied with that argument
-      replaced by its tangent.
+      replaced by its tangent. With positions, every other argument must be listed in ``selects``
+      (it only chooses, as max-pooling's input chooses the window maxima: its derivative is zero);
+      a tangent on an argument in neither is refused rather than taken as zero.
     - ``sympy``: the SymPy function's name (``"exp"``) or ``callable(sympy_module, *args)``;
       ``numpy``: the NumPy ufunc or function the tracer maps to this primitive; ``latex``: the name in
       LaTeX; ``label``: the drawing label; ``infix``/``precedence``: formula printing.
@@ -75,8 +78,14 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
     if partials is not None and len(partials) != arity:
         raise DiffexploreError(f"{name}: {arity} argument(s) need {arity} partial(s), got {len(partials)}")
     positions = tuple(range(arity)) if linear is True else tuple(linear or ())
-    if builtins.any(not 0 <= k < arity for k in positions):
-        raise DiffexploreError(f"{name}: linear positions {positions} outside its {arity} argument(s)")
+    selects = tuple(selects)
+    if builtins.any(not 0 <= k < arity for k in positions + selects):
+        raise DiffexploreError(f"{name}: argument positions {positions + selects} outside its {arity} "
+                               "argument(s)")
+    if positions and jvp is None and set(positions) | set(selects) != set(range(arity)):
+        raise DiffexploreError(f"{name}: linear in {positions} only; say what its derivative is in the "
+                               "other arguments: selects=(...) for arguments that only choose (zero "
+                               "derivative), or give jvp=")
     rule = Primitive(name=name, arity=arity, impl=impl,
                      partials=tuple(partials) if partials is not None else None,
                      vjp=vjp, jvp=jvp, sympy=sympy, numpy=numpy, latex=latex, linear=positions,

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
-from .plan import CONSTANT, READ, Plan, derived_from, guards, plan
+from .plan import CONSTANT, READ, Plan, guards
 from .prune import Folder
 from .rules import sum_to
 
@@ -48,9 +48,9 @@ def domain_error(p: Plan, i: int, exc: Exception, what: str = "evaluating") -> D
                        f"The operation {node.rule.name!r} is not defined there.")
 
 
-def missing_rule(rule) -> RuleError:
-    """The error for a primitive that has no derivative rule."""
-    which = "partials" if rule.elementwise else "vjp/jvp"
+def missing_rule(rule, which: str) -> RuleError:
+    """The error for a primitive that has no derivative rule (``which``: the one the sweep needs)."""
+    which = "partials" if rule.elementwise else which
     return RuleError(f"the primitive {rule.name!r} has no derivative rule ({which}); "
                      "give it partials=... or vjp=/jvp= when defining it")
 
@@ -99,23 +99,24 @@ def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
 
 
 def check_guards(p: Plan, values: list, at: Mapping[str, Any]) -> None:
-    """Re-check the branch decisions of every traced part of the graph (and of the graphs its roots were
-    derived from) on this sweep's values: the one place every evaluation path goes through.
+    """Re-check the branch decisions of every traced part of the graph on this sweep's values: the one
+    place every evaluation path goes through (the derivative operators and compiled programs of a traced
+    graph sweep it first).
 
     A traced part is a node with a guard that no other guarded node of the graph contains: a traced
     graph's own guard covers every decision on its path, including those of shared subexpressions that
     are the roots of other traces (hash-consing shares them)."""
     primals = None
+    roots = [p.order[r] for r in p.roots]
     for node in _outermost_guarded(p):
         check = guards.get(node)
         if check is not None:
             if primals is None:
                 primals = dict(zip(p.order, values, strict=True))
-            check(primals, at)
-    for r in p.roots:
-        source = derived_from.get(p.order[r])
-        if source is not None:
-            primal_sweep(plan(source), at)        # the source's sweep checks the source's guards
+            if node in roots:
+                check(primals, at)
+            else:
+                check(primals, at, part=node)
 
 
 _outermost: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -250,7 +251,7 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
                         continue
                     rule = node.rule
                     if rule.jvp is None:
-                        raise missing_rule(rule)
+                        raise missing_rule(rule, "jvp")
                     argv = [values[j] for j in idx]
                     if rule.has_attr:
                         out = rule.jvp(ts, *argv, values[i], attr=node.attr)
@@ -308,7 +309,7 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
                 elif node is not None:
                     rule = node.rule
                     if rule.vjp is None:
-                        raise missing_rule(rule)
+                        raise missing_rule(rule, "vjp")
                     argv = [values[j] for j in idx]
                     options = {"attr": node.attr} if rule.has_attr else {}
                     if takes_needed(rule.vjp):        # it can skip the cotangents no variable needs

@@ -22,7 +22,7 @@ import numpy as np
 from .errors import DiffexploreError
 from .graph import Node, check_variables, constant, gc_paused, variable
 from .inputs import as_graph, resolve_wrt
-from .plan import Plan, derived_from, guards
+from .plan import Plan
 from .sweeps import NodeAlgebra, backward_sweep, forward_sweep
 
 __all__ = ["diff", "gradient_graph", "adjoint_graphs"]
@@ -83,21 +83,7 @@ def diff(f: Node | str, wrt: str | Node, order: int = 1, prune: bool = True) -> 
         result = f
         for k in range(order):
             result = _diff_once(p if k == 0 else Plan([result], evaluation=False), x, prune)
-    _remember_source(f, result)
     return result
-
-
-def _remember_source(f: Node, *results: Node) -> None:
-    """Register derivative graphs of a graph with traced parts, so that evaluating them checks the
-    source's branch decisions (a derivative is valid on the path its source was traced on)."""
-    if not guards:
-        return
-    source = derived_from.get(f, f)
-    if not any(n in guards for n in Plan([source], evaluation=False).index):
-        return
-    for r in results:
-        if r.args and r is not source:   # a leaf may be any graph's: it cannot carry the source
-            derived_from[r] = source
 
 
 def adjoint_graphs(f: Node, prune: bool = True) -> tuple[list[Node], dict[Node, Node]]:
@@ -139,5 +125,4 @@ def gradient_graph(f: Node | str, wrt: Sequence[str] | str | None = None,
         v = by_name[name]
         a = adjoints.get(v)
         result[name] = a if a is not None else _zero(v.shape)
-    _remember_source(f, *result.values())
     return result

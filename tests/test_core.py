@@ -221,8 +221,6 @@ EVERY_PATH = {
     "hessian": lambda g, at: dx.hessian(g, at),
     "compile": lambda g, at: dx.compile(g).gradient(at),
     "a graph built on it": lambda g, at: dx.grad(dx.sin(2 * g + 0), at),
-    "its diff, evaluated": lambda g, at: dx.evaluate(dx.diff(g, "x"), at),
-    "its gradient graph, evaluated": lambda g, at: dx.evaluate(dx.gradient_graph(g)["x"], at),
 }
 
 
@@ -253,3 +251,15 @@ def test_a_python_function_is_traced_above_the_evaluators_wherever_a_graph_is_ta
     assert dx.explore(program, at).steps[-1]["kind"] == "gradient"
     with pytest.raises(dx.DiffexploreError, match=r"program\(\) is a Python function.*at="):
         dx.render(program)
+
+
+def test_a_primitive_linear_in_some_arguments_must_say_what_the_others_are():
+    with dx.primitive_scope():
+        with pytest.raises(dx.DiffexploreError, match="linear in \\(0,\\) only.*selects="):
+            dx.define("scaled_example", 2, lambda a, b: a * b, linear=(0,),
+                      vjp=lambda g, a, b, out: (g * b, g * a), shape=lambda sa, sb: sa)
+        half = dx.define("half_example", 1, lambda a: 0.5 * a, linear=True)
+        x = dx.variable("x")
+        assert dx.grad(half(x) * x, {"x": 3.0}, method="forward") == {"x": 3.0}
+        with pytest.raises(dx.RuleError, match="'half_example' has no derivative rule \\(vjp\\)"):
+            dx.grad(half(x) * x, {"x": 3.0})

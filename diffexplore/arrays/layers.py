@@ -288,13 +288,13 @@ _max_pool2d = define(
 
 _pool_select = define(
     "_pool_select", 2, _pool_select_impl, None, public=False, has_attr=True, shape=_select_shape,
-    label="pool select", linear=(1,),
+    label="pool select", linear=(1,), selects=(0,),
     vjp=lambda u, x, t, out, attr: (None, _pool_scatter(x, u, attr=attr)),
     doc="The entries of ``t`` where ``x`` has its window maxima (linear in t; x only chooses).")
 
 _pool_scatter = define(
     "_pool_scatter", 2, _pool_scatter_impl, None, public=False, has_attr=True, shape=_scatter_shape,
-    label="pool scatter", linear=(1,),
+    label="pool scatter", linear=(1,), selects=(0,),
     vjp=lambda v, x, g, out, attr: (None, _pool_select(x, v, attr=attr)),
     doc="Zeros of the shape of ``x`` with ``g`` added where ``x`` has its window maxima.")
 
