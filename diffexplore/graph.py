@@ -26,7 +26,8 @@ from .errors import DiffexploreError, ShapeError
 
 __all__ = [
     "Node", "Primitive", "PRIMITIVES", "apply", "variable", "variables", "constant", "nodes",
-    "size", "Size", "free_variables", "check_variables", "as_node", "is_node", "numbered_nodes", "gc_paused",
+    "size", "Size", "free_variables", "check_variables", "shape_of", "as_node", "is_node", "numbered_nodes",
+    "gc_paused",
 ]
 
 _next_id = itertools.count()
@@ -276,6 +277,15 @@ def broadcast_shapes(*shapes: tuple, op: str = "operation") -> tuple:
     except ValueError:
         listed = " and ".join(str(s) for s in shapes)
         raise ShapeError(f"{op}: shapes {listed} do not broadcast") from None
+
+
+def shape_of(value: Any) -> tuple:
+    """The shape of a node, an array or a number.
+
+    >>> shape_of(np.zeros((2, 3))), shape_of(1.5), shape_of(variable("W", shape=(3, 4)))
+    ((2, 3), (), (3, 4))
+    """
+    return value.shape if isinstance(value, (Node, np.ndarray)) else np.shape(value)
 
 
 def is_node(value: Any) -> bool:

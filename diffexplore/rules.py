@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError
-from .graph import PRIMITIVES, Node, Primitive, apply
+from .graph import PRIMITIVES, Primitive, apply, shape_of
 
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
@@ -127,18 +127,14 @@ def _linear_jvp(rule: Primitive) -> Callable:
             t = tangents[k]
             if t is None:
                 continue
-            shape = _shape_of(args[k])
-            if _shape_of(t) != shape:
+            shape = shape_of(args[k])
+            if shape_of(t) != shape:
                 t = broadcast_to(t, attr=shape)
             replaced = args[:k] + (t,) + args[k + 1:]
             term = apply(rule, *replaced, attr=attr)
             total = term if total is None else total + term
         return total
     return jvp
-
-
-def _shape_of(value: Any) -> tuple:
-    return value.shape if isinstance(value, (Node, np.ndarray)) else np.shape(value)
 
 
 def undefine(name: str) -> None:

@@ -16,19 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from ..graph import ArrayValue, Node
+from ..graph import ArrayValue, shape_of
 from ..rules import broadcast_to
 
 __all__ = ["shape_of", "attr_type", "as_shape", "normalise_axes", "kept", "reduced"]
-
-
-def shape_of(a: Any) -> tuple:
-    """The shape of a node, an array or a number.
-
-    >>> shape_of(np.zeros((2, 3))), shape_of(1.5)
-    ((2, 3), ())
-    """
-    return a.shape if isinstance(a, (Node, np.ndarray)) else np.shape(a)
 
 
 _PAIRS = frozenset({"stride", "padding", "kernel_size"})
