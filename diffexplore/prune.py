@@ -134,18 +134,6 @@ class Folder:
         shape = np.broadcast_shapes(*shapes)
         return self.zero if not shape else constant(np.zeros(shape))
 
-    @staticmethod
-    def is_zero(n: Node) -> bool:
-        return _number(n) == 0.0
-
-    @staticmethod
-    def is_one(n: Node) -> bool:
-        return _number(n) == 1.0
-
-    @staticmethod
-    def is_minus_one(n: Node) -> bool:
-        return _number(n) == -1.0
-
 
 _CONST, _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (
     PRIMITIVES[name] for name in ("const", "add", "sub", "mul", "div", "pow", "neg"))

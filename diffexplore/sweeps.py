@@ -196,9 +196,6 @@ class NodeAlgebra:
         reduced = sum_to(value, attr=shape)
         return self.fold(reduced) if self.prune else reduced
 
-    def zero(self, shape: tuple) -> Node:
-        return constant(0.0) if not shape else constant(np.zeros(shape))
-
     @staticmethod
     def errstate():
         return nullcontext()
