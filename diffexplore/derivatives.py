@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError
-from .evaluate import adjoint_sweep, gradient_by_name, reverse_planned, root_seed, tangent_sweep, zero_like
+from .evaluate import (
+    adjoint_sweep,
+    gradient_by_name,
+    reverse_planned,
+    root_seed,
+    seed_slots,
+    tangent_sweep,
+    zero_like,
+)
 from .graph import Node, free_variables
 from .inputs import as_graph, as_point, resolve_wrt
 from .numeric import difference, numeric
@@ -111,14 +119,14 @@ def _forward_directional(p: Plan, values: list, name: str) -> Any:
     root = p.roots[0]
     shape = next(s for _, n, s in p.variables if n == name)
     if not shape:
-        t = tangent_sweep(p, values, {i: 1.0 for i, n, _ in p.variables if n == name})[root]
+        t = tangent_sweep(p, values, seed_slots(p, name))[root]
         return t if t is not None else zero_like(values[root])
     # An array variable: one sweep per element (forward mode's cost grows with the input count).
     result = np.zeros(shape)
     for k in np.ndindex(*shape):
         basis = np.zeros(shape)
         basis[k] = 1.0
-        t = tangent_sweep(p, values, {i: basis for i, n, _ in p.variables if n == name})[root]
+        t = tangent_sweep(p, values, seed_slots(p, {name: basis}))[root]
         result[k] = 0.0 if t is None else t
     return result
 
@@ -148,7 +156,7 @@ def _jacobian(outputs: list[Node], point: dict, method: str, wrt: Sequence[str] 
     rows: list[list] = [[None] * len(names) for _ in outputs]
     if method == "forward":
         for c, name in enumerate(names):
-            tangents = tangent_sweep(p, values, {i: 1.0 for i, n, _ in p.variables if n == name})
+            tangents = tangent_sweep(p, values, seed_slots(p, name))
             for r, root in enumerate(p.roots):
                 t = tangents[root]
                 rows[r][c] = t if t is not None else zero_like(values[root])
