@@ -16,6 +16,9 @@ NumPy arrays (through NumPy). Domain violations raise (``ValueError``, ``ZeroDiv
 
 Conventions at kinks (subgradients, as PyTorch and JAX use them): ``relu'(0) = 0``, ``abs'(0) = 0``
 (``sign(0) = 0``), ``maximum(a, b)`` sends the whole gradient to ``a`` on a tie and ``minimum`` likewise.
+NaN in, NaN out: a kink at a NaN argument gives NaN, value and derivative, for floats and arrays alike
+(a comparison with NaN chooses no side). ``sign`` and ``step`` are constant wherever they are defined:
+their derivative is the structural zero, as in every symbolic system and in JAX and PyTorch.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError
-from .graph import PRIMITIVES, Primitive, apply, shape_of
+from .graph import PRIMITIVES, Node, Primitive, apply, shape_of
 
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
@@ -239,8 +242,30 @@ def _power(a, b):
     return np.power(a, b)
 
 
+def _pow_base_partial(a, b, out):
+    """∂(a**b)/∂a = b·a**(b−1), and 0 where b = 0 (a**0 is 1 for every a, 0 included)."""
+    if type(b) is float:
+        return 0.0 if b == 0.0 else b * a ** (b - 1.0)
+    if isinstance(b, Node):
+        return b * a ** (b - 1.0)
+    zero = np.equal(b, 0.0)
+    if not np.any(zero):
+        return b * a ** (b - 1.0)
+    return np.where(zero, 0.0, b * np.where(zero, 1.0, a) ** (b - 1.0))
+
+
+def _pow_exponent_partial(a, b, out):
+    """∂(a**b)/∂b = a**b·log(a): it needs a > 0 (0 where a = 0 < b: 0**b is 0 for every b > 0)."""
+    if type(a) is float and a <= 0.0:
+        if a == 0.0 and type(b) is float and b > 0.0:
+            return 0.0
+        raise ValueError("the derivative of a**b with respect to the exponent b needs a positive base a "
+                         "(for a < 0, a**b is not real at non-integer b)")
+    return out * log(a)
+
+
 power = define("pow", 2, _power,
-               [lambda a, b, out: b * a ** (b - 1.0), lambda a, b, out: out * log(a)],
+               [_pow_base_partial, _pow_exponent_partial],
                sympy="Pow", numpy=np.power, label="^", infix="**", precedence=4)
 
 # ---- elementary functions ----------------------------------------------------------------------------
@@ -305,8 +330,8 @@ sigmoid = define("sigmoid", 1, _unary(_scalar_sigmoid, _array_sigmoid),
                  sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), label="σ")
 
 # ---- kinks (subgradient conventions in the module docstring) -----------------------------------------
-relu = define("relu", 1, _unary(lambda a: a if a > 0.0 else 0.0,
-                                lambda a: np.where(np.real(a) > 0, a, 0 * a)),
+relu = define("relu", 1, _unary(lambda a: 0.0 if a <= 0.0 else a,
+                                lambda a: np.where(np.real(a) <= 0, np.zeros_like(a), a)),
               [lambda a, out: step(a)],
               sympy=lambda sp, a: sp.Max(a, 0))
 
@@ -314,26 +339,31 @@ abs = define("abs", 1, _unary(math.fabs, lambda a: a * np.sign(np.real(a))),
              [lambda a, out: sign(a)],
              sympy="Abs", numpy=np.absolute, label="|·|")
 
-sign = define("sign", 1, _unary(lambda a: (a > 0.0) - (a < 0.0) + 0.0,
+sign = define("sign", 1, _unary(lambda a: (a > 0.0) - (a < 0.0) + 0.0 if a == a else a,
                                 lambda a: np.sign(np.real(a)) + 0.0),
               [None],
               sympy="sign", numpy=np.sign)
 
-step = define("step", 1, _unary(lambda a: 1.0 if a > 0.0 else 0.0,
-                                lambda a: (np.real(a) > 0) + 0.0),
+step = define("step", 1, _unary(lambda a: 1.0 if a > 0.0 else 0.0 if a <= 0.0 else a,
+                                lambda a: np.heaviside(np.real(a), 0.0)),
               [None],
               sympy=lambda sp, a: sp.Heaviside(a, 0), label="H")
 
 def _maximum(a, b):
     if type(a) is float and type(b) is float:
-        return a if a >= b else b
-    return np.where(np.real(a) >= np.real(b), a, b)
+        return a if a >= b else b if b >= a else a + b       # a NaN argument gives NaN
+    return _nan_wins(a, b, np.where(np.real(a) >= np.real(b), a, b))
 
 
 def _minimum(a, b):
     if type(a) is float and type(b) is float:
-        return a if a <= b else b
-    return np.where(np.real(a) <= np.real(b), a, b)
+        return a if a <= b else b if b <= a else a + b
+    return _nan_wins(a, b, np.where(np.real(a) <= np.real(b), a, b))
+
+
+def _nan_wins(a, b, chosen):
+    """``chosen`` with NaN wherever ``a`` or ``b`` is NaN (a comparison with NaN chooses nothing)."""
+    return np.where(np.isnan(a), a, np.where(np.isnan(b), b, chosen))
 
 
 maximum = define("maximum", 2, _maximum,

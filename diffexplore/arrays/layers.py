@@ -241,7 +241,24 @@ def _pool_select_impl(x, t, attr):
     n, c, height, width = x.shape
     positions = _argmax_positions(x, attr)
     flat = np.reshape(t, (n, c, height * width))
-    return np.take_along_axis(flat, positions.reshape(n, c, -1), axis=2).reshape(positions.shape)
+    picked = np.take_along_axis(flat, positions.reshape(n, c, -1), axis=2).reshape(positions.shape)
+    for k, window in _undecided_windows(x, positions, attr):      # NaN in a window: no maximum
+        if t is x or np.any(np.broadcast_to(t, x.shape)[window] != 0):
+            picked = np.array(picked, dtype=np.result_type(picked, float))
+            picked[k] = np.nan
+    return picked
+
+
+def _undecided_windows(x, positions, attr):
+    """``(output index, input slice)`` of every window whose maximum is NaN: a window with a NaN in it
+    has no maximum, so its value is NaN and so is its derivative with respect to each of its entries."""
+    n, c, height, width = x.shape
+    maxima = np.take_along_axis(np.reshape(np.real(x), (n, c, height * width)),
+                                positions.reshape(n, c, -1), axis=2).reshape(positions.shape)
+    (kh, kw), (sh, sw) = attr.kernel_size, attr.stride
+    for k in zip(*np.nonzero(np.isnan(maxima))):
+        b, ch, r, col = (int(i) for i in k)
+        yield k, (b, ch, slice(r * sh, r * sh + kh), slice(col * sw, col * sw + kw))
 
 
 def _pool_scatter_impl(x, g, attr):
@@ -249,12 +266,17 @@ def _pool_scatter_impl(x, g, attr):
     positions = _argmax_positions(x, attr)
     offsets = (np.arange(n * c) * height * width).reshape(n, c, 1, 1)
     where = (positions + offsets).ravel()
-    g = np.broadcast_to(g, positions.shape).ravel()
+    g = np.broadcast_to(g, positions.shape)
+    flat_g = g.ravel()
 
     def spread(weights):
         return np.bincount(where, weights=weights, minlength=n * c * height * width)
-    out = spread(g.real) + 1j * spread(g.imag) if np.iscomplexobj(g) else spread(g)
-    return out.reshape(x.shape)
+    out = spread(flat_g.real) + 1j * spread(flat_g.imag) if np.iscomplexobj(g) else spread(flat_g)
+    out = out.reshape(x.shape)
+    for k, window in _undecided_windows(x, positions, attr):
+        if g[k] != 0:
+            out[window] = np.nan
+    return out
 
 
 def _pool_shape(sx: tuple, attr) -> tuple:
