@@ -97,8 +97,9 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
     if method == "reverse" and wrt is None:    # every variable, in order of first appearance
         return reverse_planned(p, point).gradient
     names = resolve_wrt(_names(p), wrt)
-    if method == "reverse":
-        gradient = reverse_planned(p, point).gradient
+    if method == "reverse":          # a plan in which only these variables are active
+        gradient = reverse_planned(plan(f, wrt=names) if len(names) < len(p.variables) else p,
+                                   point).gradient
         return {n: gradient[n] for n in names}
     if method == "forward":
         values = primal_sweep(p, point)
@@ -152,6 +153,8 @@ def _jacobian(outputs: list[Node], point: dict, method: str, wrt: Sequence[str] 
               check: bool) -> np.ndarray:
     p = plan(outputs)
     names = resolve_wrt(_names(p), wrt)
+    if method == "reverse" and len(names) < len(p.variables):
+        p = plan(outputs, wrt=names)
     values = primal_sweep(p, point, check=check)
     rows: list[list] = [[None] * len(names) for _ in outputs]
     if method == "forward":

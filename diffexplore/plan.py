@@ -67,7 +67,9 @@ class Plan:
 
     - ``order`` (topological) and ``index`` (node -> slot); ``roots``: the roots' slots;
     - ``constants`` ``(slot, value)`` and ``variables`` ``(slot, name, shape)``;
-    - ``active[slot]``: whether the node depends on a variable;
+    - ``active[slot]``: whether the node depends on a variable (of ``wrt``, when a plan is made for
+      derivatives with respect to some of the variables only: partials nobody asked for are never
+      evaluated, such as a power's partial in its exponent where the base is negative);
     - ``ops``: ``(slot, impl, argument slots, arity)`` for every operation, in order (made only for
       plans that evaluate: ``evaluation=False`` skips them for the symbolic sweeps);
     - ``partial_steps``: a :class:`Step` for every operation, in order: the chain-rule terms of each
@@ -79,11 +81,11 @@ class Plan:
     __slots__ = ("order", "index", "roots", "ops", "constants", "variables", "active", "partial_steps",
                  "_backward_terms", "__weakref__")
 
-    def __init__(self, roots: Sequence[Node], evaluation: bool = True):
+    def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
         with gc_paused():       # a plan allocates a few small tuples per node and no cycles
-            self._make(roots, evaluation)
+            self._make(roots, evaluation, None if wrt is None else frozenset(wrt))
 
-    def _make(self, roots: Sequence[Node], evaluation: bool) -> None:
+    def _make(self, roots: Sequence[Node], evaluation: bool, wrt: frozenset | None) -> None:
         order, index = numbered_nodes(*roots)
         self.order = order
         self.index = index
@@ -103,7 +105,7 @@ class Plan:
                     constants.append((i, node.value))
                 elif rule.name == "var":
                     variables.append((i, node.attr[0], node.shape))
-                    active[i] = True
+                    active[i] = wrt is None or node.attr[0] in wrt
                 continue
             idx = tuple(map(slot_of, args))
             any_active = False
@@ -282,8 +284,9 @@ _plans: OrderedDict = OrderedDict()
 PLAN_CACHE_SIZE = 8
 
 
-def plan(roots: Node | Sequence[Node]) -> Plan:
-    """The cached plan of a graph (one topological order per graph, reused by every sweep).
+def plan(roots: Node | Sequence[Node], wrt: Sequence[str] | None = None) -> Plan:
+    """The cached plan of a graph (one topological order per graph, reused by every sweep); ``wrt``
+    names the variables whose derivatives are wanted (default: all of them).
 
     >>> import diffexplore as dx
     >>> x = dx.variable("x")
@@ -294,15 +297,16 @@ def plan(roots: Node | Sequence[Node]) -> Plan:
     True
     """
     if isinstance(roots, Node):
-        cached = _plans.get(roots)
+        key = roots if wrt is None else (roots, tuple(wrt))
+        cached = _plans.get(key)
         if cached is None:
-            cached = _plans[roots] = Plan([roots])
+            cached = _plans[key] = Plan([roots], wrt=wrt)
             if len(_plans) > PLAN_CACHE_SIZE:
                 _plans.popitem(last=False)
         else:
-            _plans.move_to_end(roots)
+            _plans.move_to_end(key)
         return cached
-    return Plan(list(roots))
+    return Plan(list(roots), wrt=wrt)
 
 
 def clear_plans() -> None:
