@@ -206,10 +206,25 @@ class Compiled:
                                     ) from None
         except _ERRORS as exc:
             raise self._domain_error(kind, exc) from None
+        if not _all_finite(kind, result):
+            self._explain_nonfinite(point)
         if kind != "value" and many_points:
             gradient = result if kind == "gradient" else result[1]
             self._broadcast(gradient, point)
         return result
+
+    def _explain_nonfinite(self, point: dict[str, Any]) -> None:
+        """A result that is not finite, from finite inputs, is a DomainError: the interpreters sweep
+        the graph again with their checks, which name the node where the numbers left the float range."""
+        from .evaluate import reverse_planned
+        from .sweeps import inputs_finite
+        p = plan(self.f, wrt=self.wrt)
+        values = primal_sweep(p, point, check=False)
+        if not inputs_finite(p, values):
+            return                                  # NaN in, NaN out
+        reverse_planned(p, point)
+        raise DomainError("the compiled program's result is not finite at a point where every input is "
+                          "finite")
 
     def _traced(self) -> bool:
         """Whether f contains a traced graph (whose branch decisions each run must check)."""
@@ -251,6 +266,15 @@ class Compiled:
         forward, reverse = self.lines
         return (f"<Compiled d/d({', '.join(self.wrt)}): {forward} forward lines, {reverse} reverse lines; "
                 "print(c.source) to read it>")
+
+
+def _all_finite(kind: str, result: Any) -> bool:
+    """Whether a compiled function's result (a value, a gradient dict, or both) is finite."""
+    from .sweeps import is_finite
+    if kind == "value":
+        return is_finite(result)
+    value, gradient = (None, result) if kind == "gradient" else result
+    return is_finite(value) and all(is_finite(g) for g in gradient.values())
 
 
 def _point(at: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:

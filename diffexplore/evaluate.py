@@ -20,7 +20,7 @@ from .errors import DiffexploreError, ShapeError
 from .graph import Node
 from .inputs import as_graph, as_point
 from .plan import Plan, plan
-from .sweeps import backward_sweep, forward_sweep, primal_sweep
+from .sweeps import backward_sweep, check_adjoints, check_tangents, forward_sweep, primal_sweep
 
 __all__ = ["evaluate", "forward", "reverse", "ForwardResult", "ReverseResult", "reverse_planned",
            "adjoint_sweep", "tangent_sweep", "seed_slots", "root_seed", "zero_like", "gradient_by_name"]
@@ -113,7 +113,9 @@ def tangent_sweep(p: Plan, values: list, seeds: Mapping[int, Any]) -> list:
     tangents: list = [None] * len(values)
     for i, t in seeds.items():
         tangents[i] = t
-    return forward_sweep(p, values, tangents)
+    forward_sweep(p, values, tangents)
+    check_tangents(p, values, tangents)
+    return tangents
 
 
 def zero_like(value: Any) -> Any:
@@ -208,6 +210,7 @@ def adjoint_sweep(p: Plan, values: list, root: int, seed: Any, record: bool = Fa
     adjoints[root] = seed
     recorded: list = []
     backward_sweep(p, values, adjoints, record=recorded if record else None)
+    check_adjoints(p, values, adjoints, root)
     return adjoints, recorded
 
 

@@ -17,6 +17,7 @@ over the plan's terms, the cost of a gradient; a property test holds it equal to
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import weakref
 from collections.abc import Mapping
@@ -32,7 +33,8 @@ from .prune import Folder
 from .rules import sum_to
 
 __all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_flat", "NUMBERS", "NodeAlgebra",
-           "missing_rule", "domain_error", "DOMAIN_ERRORS"]
+           "missing_rule", "domain_error", "DOMAIN_ERRORS", "is_finite", "check_values", "check_tangents",
+           "check_adjoints"]
 
 #: The exceptions a numeric implementation raises outside its domain.
 DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
@@ -93,9 +95,103 @@ def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
                     values[i] = impl(*[values[j] for j in idx])
     except DOMAIN_ERRORS as exc:
         raise domain_error(p, i, exc) from None
+    for r in p.roots:
+        if not is_finite(values[r]):
+            check_values(p, values)
+            break
     if guards and check:
         check_guards(p, values, at)
     return values
+
+
+# ---- non-finite numbers: NaN and inf propagate, so the outputs tell whether to look for their source ----
+
+
+def is_finite(value: Any) -> bool:
+    """Whether a number, or every entry of an array, is finite (anything else counts as finite)."""
+    if type(value) is float:
+        return math.isfinite(value)
+    try:
+        return bool(np.isfinite(value).all())
+    except TypeError:
+        return True
+
+
+def inputs_finite(p: Plan, values: list) -> bool:
+    """Whether every variable's value and every constant of a swept plan is finite."""
+    return (all(is_finite(values[i]) for i, _name, _shape in p.variables)
+            and all(is_finite(values[i]) for i, _value in p.constants))
+
+
+def _nonfinite(value: Any) -> str:
+    """How a non-finite value is shown in an error: ``inf``, ``nan`` or ``an array with inf/nan``."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return "an array holding " + ("nan" if np.isnan(value).any() else "inf")
+    return str(value)
+
+
+def check_values(p: Plan, values: list) -> None:
+    """Raise a :class:`DomainError` naming the first operation whose value is not finite though its
+    arguments are (an overflow, or a NaN made from numbers), unless an input is itself not finite: NaN
+    in, NaN out. The evaluators call this only when an output is not finite, so it costs nothing on the
+    way to a finite result."""
+    if not inputs_finite(p, values):
+        return
+    for i, _impl, idx, _arity in p.ops:
+        value = values[i]
+        if not is_finite(value) and all(is_finite(values[j]) for j in idx):
+            raise _overflow(p, i, f"gave {_nonfinite(value)} from finite arguments")
+
+
+def _overflow(p: Plan, i: int, what: str, evaluating: str = "evaluating") -> DomainError:
+    from .formula import formula
+    node = p.order[i]
+    args = ", ".join(formula(a, max_length=40) for a in node.args)
+    return DomainError(f"{evaluating} node #{i} ({node.rule.name}({args})) {what}: the result leaves the "
+                       f"range of floating-point numbers (about ±1.8e308), so it is not a number to trust")
+
+
+def check_tangents(p: Plan, values: list, tangents: list) -> None:
+    """After a forward sweep: a root's tangent that is not finite, from finite inputs, seeds and values,
+    is a :class:`DomainError` naming the first operation whose tangent overflowed."""
+    if all(tangents[r] is None or is_finite(tangents[r]) for r in p.roots):
+        return
+    if not inputs_finite(p, values) or not all(tangents[i] is None or is_finite(tangents[i])
+                                               for i, _n, _s in p.variables):
+        return
+    check_values(p, values)         # an intermediate value that overflowed without showing in f
+    for i, idx, _terms, _node in p.partial_steps:
+        t = tangents[i]
+        if t is not None and not is_finite(t) and all(tangents[j] is None or is_finite(tangents[j])
+                                                      for j in idx):
+            raise _overflow(p, i, f"has tangent {_nonfinite(t)} from finite tangents", "differentiating")
+
+
+def check_adjoints(p: Plan, values: list, adjoints: list, root: int) -> None:
+    """After a backward sweep: a variable's adjoint that is not finite, from finite inputs, seed and
+    values, is a :class:`DomainError` naming the operation where the adjoints overflowed (found by
+    sweeping again with a record of every contribution)."""
+    if all(adjoints[i] is None or is_finite(adjoints[i]) for i, _n, _s in p.variables):
+        return
+    seed = adjoints[root]
+    if not inputs_finite(p, values) or (seed is not None and not is_finite(seed)):
+        return
+    check_values(p, values)
+    again: list = [None] * len(values)
+    again[root] = seed
+    record: list = []
+    backward_sweep(p, values, again, record=record)
+    for i, pos, _j, local, contribution in record:
+        if local is not None and not is_finite(local):
+            raise _overflow(p, i, f"has local partial {_nonfinite(local)} in argument {pos}",
+                            "differentiating")
+        if not is_finite(contribution):
+            raise _overflow(p, i, f"passes {_nonfinite(contribution)} back to argument {pos} (adjoint × "
+                            "local partial)", "differentiating")
+    for j, a in enumerate(again):
+        if a is not None and not is_finite(a):
+            raise _overflow(p, j, f"has adjoint {_nonfinite(a)}, the sum of finite contributions",
+                            "differentiating")
 
 
 def check_guards(p: Plan, values: list, at: Mapping[str, Any]) -> None:
