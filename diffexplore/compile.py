@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DomainError, MissingValueError
+from .errors import DOMAIN_ERRORS, DomainError, MissingValueError
 from .graph import Node, Primitive, check_variables, gc_paused, nodes
 from .inputs import as_graph, as_point, resolve_wrt
 from .plan import guards, plan
@@ -42,7 +42,6 @@ _PYTHON_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/
 #: leave out f's lines that run them when the gradient does not use their values.
 _CANNOT_FAIL = (operator.add, operator.sub, operator.mul, operator.neg)
 _RESERVED = re.compile(r"(v|t|c)\d+(_bar)?|at|np")
-_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
 
 
 class Compiled:
@@ -204,7 +203,7 @@ class Compiled:
             known = ", ".join(v.name for v in self._variables)
             raise MissingValueError(f"no value for variable {missing[0]!r} (the graph's variables: {known})"
                                     ) from None
-        except _ERRORS as exc:
+        except DOMAIN_ERRORS as exc:
             raise self._domain_error(kind, exc) from None
         if not _all_finite(kind, result):
             self._explain_nonfinite(point)

@@ -37,3 +37,8 @@ class SympyTimeout(DiffexploreError, TimeoutError):
 
 class DotNotFound(DiffexploreError, RuntimeError):
     """The Graphviz ``dot`` executable is not installed."""
+
+
+#: The exceptions a numeric implementation raises outside its domain (the evaluators report them as a
+#: :class:`DomainError` naming the node).
+DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)

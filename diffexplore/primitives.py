@@ -82,7 +82,7 @@ def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | No
         del PRIMITIVES[name]                    # a redefinition (a re-run cell, a reloaded file)
         FUNCTIONS.pop(name, None)
     function = define(name, arity, _numeric(fn), list(partials), public=public, sympy=sympy, numpy=numpy,
-                      latex=latex, label=label, user_defined=True,
+                      latex=latex, label=label, user_defined=True, checked=True,
                       doc=fn.__doc__ or f"The user primitive ``{name}``.")
     function.__wrapped__ = fn
     function.__module__ = getattr(fn, "__module__", function.__module__)
@@ -243,7 +243,7 @@ def _close(got: Any, want: Any, rtol: float, atol: float) -> bool:
 def _gradient(graph: Node, point: dict, mode: str) -> dict:
     try:
         return grad(graph, point, method=mode)
-    except TypeError as exc:          # a partial that only works on numbers, met by the symbolic mode
+    except RuleError as exc:          # e.g. a partial that only works on numbers, met by the symbolic mode
         culprit = _partials_rejecting_nodes(graph)
         if culprit:
             raise GradientCheckError(culprit) from exc
@@ -253,7 +253,7 @@ def _gradient(graph: Node, point: dict, mode: str) -> dict:
 def _hessian(graph: Node, point: dict, mode: str, names: list[str]) -> np.ndarray:
     try:
         return hessian(graph, point, method=_HESSIAN_METHODS[mode], wrt=names)
-    except TypeError as exc:
+    except RuleError as exc:
         culprit = _partials_rejecting_nodes(graph)
         if culprit:
             raise GradientCheckError(culprit) from exc
@@ -378,7 +378,7 @@ def _partials_rejecting_nodes(graph: Node) -> str | None:
                 continue
             try:
                 partial(*node.args, node)
-            except TypeError as exc:
+            except RuleError as exc:
                 return (f"the partial of primitive {rule.name!r}, argument {position}, works on numbers "
                         f"but not on graph nodes ({exc}); write it with diffexplore's functions "
                         "(dx.exp, dx.sin, operators) so symbolic differentiation can use it")

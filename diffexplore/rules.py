@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,7 @@ import numpy as np
 
 from .errors import DiffexploreError
 from .graph import PRIMITIVES, Node, Primitive, apply, shape_of
+from .rule_checks import checked_jvp, checked_partial, checked_vjp
 
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
@@ -51,7 +53,8 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
            numpy: Any = None,
            latex: str | None = None, label: str | None = None, infix: str | None = None,
            precedence: int | None = None, shape: Callable | None = None, has_attr: bool = False,
-           public: bool = True, user_defined: bool = False, doc: str = "") -> Callable:
+           public: bool = True, user_defined: bool = False, checked: bool | None = None,
+           doc: str = "") -> Callable:
     """Add a primitive to the rule table and return its public function: everything a primitive is,
     in one record (built-in primitives are defined by this same call).
 
@@ -67,6 +70,9 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
       ``numpy``: the NumPy ufunc or function the tracer maps to this primitive; ``latex``: the name in
       LaTeX; ``label``: the drawing label; ``infix``/``precedence``: formula printing.
     - ``public``: callable by name in formula strings. ``has_attr``: the callbacks take ``attr=``.
+    - ``checked``: check every result of the partials, vjp and jvp (a number, array or node of the
+      right shape; anything else is a :class:`~diffexplore.errors.RuleError` naming the primitive).
+      By default the primitives defined outside diffexplore's own modules are checked.
 
     The public function applies the primitive: to numbers it computes, to nodes it builds a node.
 
@@ -89,6 +95,13 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
         raise DiffexploreError(f"{name}: linear in {positions} only; say what its derivative is in the "
                                "other arguments: selects=(...) for arguments that only choose (zero "
                                "derivative), or give jvp=")
+    if checked is None:       # a rule defined by the package itself is trusted; any other is checked
+        checked = not sys._getframe(1).f_globals.get("__name__", "").startswith("diffexplore.")
+    if checked:
+        partials = None if partials is None else [
+            None if p is None else checked_partial(name, k, p) for k, p in enumerate(partials)]
+        vjp = None if vjp is None else checked_vjp(name, vjp)
+        jvp = None if jvp is None else checked_jvp(name, jvp)
     rule = Primitive(name=name, arity=arity, impl=impl,
                      partials=tuple(partials) if partials is not None else None,
                      vjp=vjp, jvp=jvp, sympy=sympy, numpy=numpy, latex=latex, linear=positions,

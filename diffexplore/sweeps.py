@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DomainError, MissingValueError, RuleError, ShapeError
+from .errors import DOMAIN_ERRORS, DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
 from .plan import CONSTANT, READ, Plan, guards
 from .prune import Folder
@@ -36,8 +36,6 @@ __all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_flat", "
            "missing_rule", "domain_error", "DOMAIN_ERRORS", "is_finite", "check_values", "check_tangents",
            "check_adjoints"]
 
-#: The exceptions a numeric implementation raises outside its domain.
-DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError, FloatingPointError)
 
 
 def domain_error(p: Plan, i: int, exc: Exception, what: str = "evaluating") -> DomainError:

@@ -256,8 +256,9 @@ def _undecided_windows(x, positions, attr):
     maxima = np.take_along_axis(np.reshape(np.real(x), (n, c, height * width)),
                                 positions.reshape(n, c, -1), axis=2).reshape(positions.shape)
     (kh, kw), (sh, sw) = attr.kernel_size, attr.stride
-    for k in zip(*np.nonzero(np.isnan(maxima))):
+    for k in np.argwhere(np.isnan(maxima)):
         b, ch, r, col = (int(i) for i in k)
+        k = (b, ch, r, col)
         yield k, (b, ch, slice(r * sh, r * sh + kh), slice(col * sw, col * sw + kw))
 
 
