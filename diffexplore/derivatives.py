@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DiffexploreError
+from .errors import DiffexploreError, ShapeError
 from .evaluate import (
     adjoint_sweep,
     gradient_by_name,
@@ -92,6 +92,9 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
         f = graph_of(f, at)
     if options or method not in OPTIONS:
         _check_method(method, options)
+    if f.shape:
+        raise ShapeError(f"grad needs a scalar f, but f has shape {f.shape}; reduce it (dx.sum, dx.mean), "
+                         "or use dx.forward (a tangent of f's shape) or dx.reverse with seed=")
     p = plan(f)
     point = as_point(at)
     if method == "reverse" and wrt is None:    # every variable, in order of first appearance
@@ -117,26 +120,32 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
 
 def _forward_directional(p: Plan, values: list, name: str) -> Any:
     """∂f/∂name by forward sweeps: one for a scalar variable, one per element for an array variable."""
-    root = p.roots[0]
+    return _forward_columns(p, values, name)[0]
+
+
+def _forward_columns(p: Plan, values: list, name: str) -> list:
+    """∂root/∂name for every root of the plan by forward sweeps: one sweep for a scalar variable, one per
+    element for an array variable (forward mode's cost grows with the input count)."""
     shape = next(s for _, n, s in p.variables if n == name)
     if not shape:
-        t = tangent_sweep(p, values, seed_slots(p, name))[root]
-        return t if t is not None else zero_like(values[root])
-    # An array variable: one sweep per element (forward mode's cost grows with the input count).
-    result = np.zeros(shape)
+        tangents = tangent_sweep(p, values, seed_slots(p, name))
+        return [tangents[r] if tangents[r] is not None else zero_like(values[r]) for r in p.roots]
+    results = [np.zeros(shape) for _ in p.roots]
     for k in np.ndindex(*shape):
         basis = np.zeros(shape)
         basis[k] = 1.0
-        t = tangent_sweep(p, values, seed_slots(p, {name: basis}))[root]
-        result[k] = 0.0 if t is None else t
-    return result
+        tangents = tangent_sweep(p, values, seed_slots(p, {name: basis}))
+        for result, r in zip(results, p.roots, strict=True):
+            result[k] = 0.0 if tangents[r] is None else tangents[r]
+    return results
 
 
 def jacobian(outputs: Sequence[Node | str], at: Mapping[str, Any], method: str = "reverse",
              wrt: Sequence[str] | str | None = None) -> np.ndarray:
     """The Jacobian of several scalar outputs: rows are outputs, columns the variables ``wrt`` (default:
-    the variables of all outputs in order of first appearance). Forward mode fills it column by column
-    (one sweep per input), reverse mode row by row (one sweep per output).
+    the variables of all outputs in order of first appearance; an array variable gives one column per
+    entry, row-major). Forward mode fills it column by column (one sweep per input), reverse mode row by
+    row (one sweep per output).
 
     >>> import diffexplore as dx
     >>> x, y = dx.variables("x y")
@@ -151,18 +160,25 @@ def jacobian(outputs: Sequence[Node | str], at: Mapping[str, Any], method: str =
 
 def _jacobian(outputs: list[Node], point: dict, method: str, wrt: Sequence[str] | str | None,
               check: bool) -> np.ndarray:
+    for k, out in enumerate(outputs):
+        if out.shape:
+            raise ShapeError(f"jacobian takes scalar outputs, but output {k} has shape {out.shape}; "
+                             "reduce it (dx.sum) or list its entries")
     p = plan(outputs)
     names = resolve_wrt(_names(p), wrt)
+    shapes = {name: shape for _, name, shape in p.variables}
+    arrays = [n for n in names if shapes[n]]
+    if arrays and any(np.ndim(point[n]) for _, n, s in p.variables if not s and n in point):
+        raise ShapeError(f"jacobian with respect to the array variable {arrays[0]!r} at a batch of points "
+                         "(a scalar variable holds an array): give one point")
     if method == "reverse" and len(names) < len(p.variables):
         p = plan(outputs, wrt=names)
     values = primal_sweep(p, point, check=check)
     rows: list[list] = [[None] * len(names) for _ in outputs]
     if method == "forward":
         for c, name in enumerate(names):
-            tangents = tangent_sweep(p, values, seed_slots(p, name))
-            for r, root in enumerate(p.roots):
-                t = tangents[root]
-                rows[r][c] = t if t is not None else zero_like(values[root])
+            for r, column in enumerate(_forward_columns(p, values, name)):
+                rows[r][c] = column
     elif method == "reverse":
         for r, root in enumerate(p.roots):
             adjoints, _ = adjoint_sweep(p, values, root, root_seed(values[root]))
@@ -173,7 +189,9 @@ def _jacobian(outputs: list[Node], point: dict, method: str, wrt: Sequence[str] 
         for r, out in enumerate(outputs):
             gradient = grad(out, point, method=method, wrt=None)
             for c, name in enumerate(names):
-                rows[r][c] = gradient.get(name, 0.0)
+                rows[r][c] = gradient.get(name, np.zeros(shapes[name]) if shapes[name] else 0.0)
+    if arrays:     # one column per entry of each variable, in the variables' order (row-major entries)
+        return np.array([np.concatenate([np.ravel(entry) for entry in row]) for row in rows])
     return np.array(rows)
 
 
@@ -193,7 +211,15 @@ def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forw
     if method not in HESSIAN_METHODS:
         raise DiffexploreError(f"unknown hessian method {method!r}; methods: {', '.join(HESSIAN_METHODS)}")
     f = graph_of(f, at)
-    names = resolve_wrt([v.name for v in free_variables(f)], wrt)
+    if f.shape:
+        raise ShapeError(f"hessian needs a scalar f, but f has shape {f.shape}")
+    variables = free_variables(f)
+    names = resolve_wrt([v.name for v in variables], wrt)
+    arrays = [v for v in variables if v.shape and v.name in names]
+    if arrays:
+        raise ShapeError(f"hessian is taken with respect to scalar variables; {arrays[0].name!r} has shape "
+                         f"{arrays[0].shape} (pass wrt= the scalar ones, or write its entries as scalar "
+                         "variables)")
     point = as_point(at)
     if guards:
         primal_sweep(plan(f), point)          # f's traced branches are checked at this point
@@ -201,7 +227,8 @@ def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forw
     rows = [gradient[n] for n in names]
     if method in ("forward-over-reverse", "reverse-over-reverse"):
         # Columns only for the variables the gradient still depends on; the others are zero.
-        present = [v.name for v in free_variables(rows)] if any(not r.is_constant for r in rows) else []
+        present = ([v.name for v in free_variables(rows) if v.name in names]
+                   if any(not r.is_constant for r in rows) else [])
         out = np.zeros((len(names), len(names)))
         if present:
             mode = "forward" if method == "forward-over-reverse" else "reverse"

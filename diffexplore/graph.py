@@ -285,7 +285,9 @@ def shape_of(value: Any) -> tuple:
     >>> shape_of(np.zeros((2, 3))), shape_of(1.5), shape_of(variable("W", shape=(3, 4)))
     ((2, 3), (), (3, 4))
     """
-    return value.shape if isinstance(value, (Node, np.ndarray)) else np.shape(value)
+    if isinstance(value, (Node, np.ndarray)) or hasattr(value, "__dx_apply__"):     # a node, or a tracer
+        return value.shape
+    return np.shape(value)
 
 
 def is_node(value: Any) -> bool:

@@ -65,7 +65,8 @@ def _diff_once(p: Plan, x: Node, prune: bool) -> Node:
 def diff(f: Node | str, wrt: str | Node, order: int = 1, prune: bool = True) -> Node:
     """The symbolic derivative ∂f/∂wrt as a new graph of the same kind (``order`` times).
 
-    ``prune=False`` gives the raw derivative exactly as the chain rule emits it.
+    ``prune=False`` gives the raw derivative exactly as the chain rule emits it. With respect to an
+    array variable, the derivative of a scalar f is its gradient, a graph of the variable's shape.
 
     >>> import diffexplore as dx
     >>> f = dx.parse("1 + x + exp(sin(x*y))")
@@ -80,10 +81,29 @@ def diff(f: Node | str, wrt: str | Node, order: int = 1, prune: bool = True) -> 
     with gc_paused():
         p = Plan([f], evaluation=False)
         x = _variable_named(p, wrt)
+        if x.shape and order:
+            return _diff_array_variable(f, x, order, prune)
         result = f
         for k in range(order):
             result = _diff_once(p if k == 0 else Plan([result], evaluation=False), x, prune)
     return result
+
+
+def _diff_array_variable(f: Node, x: Node, order: int, prune: bool) -> Node:
+    """∂f/∂X for an array variable X: the gradient, shaped like X (reverse accumulation on nodes). Only
+    a scalar f has one of X's shape, and only its first derivative: others are Jacobians and Hessians
+    with more axes than any node here, so they are refused rather than summed into a wrong shape."""
+    if f.shape:
+        raise DiffexploreError(f"∂f/∂{x.name}: f has shape {f.shape} and {x.name} shape {x.shape}, so the "
+                               f"derivative has shape {f.shape + x.shape}; reduce f to a scalar first "
+                               f"(dx.sum(f)), or differentiate with respect to a scalar variable")
+    if order > 1:
+        raise DiffexploreError(f"order {order} with respect to the array variable {x.name} (shape "
+                               f"{x.shape}) is a tensor of shape {x.shape * order}; only order 1 (the "
+                               "gradient, shaped like the variable) is a graph here")
+    _order, adjoints = adjoint_graphs(f, prune)
+    a = adjoints.get(x)
+    return a if a is not None else _zero(x.shape)
 
 
 def adjoint_graphs(f: Node, prune: bool = True) -> tuple[list[Node], dict[Node, Node]]:

@@ -123,6 +123,11 @@ class Tracer:
     def __repr__(self) -> str:
         return f"Tracer {formula(self.node, max_length=60)} = {self.value!r}"
 
+    @property
+    def shape(self) -> tuple:
+        """The shape of the node it records (what dx.sum's ``axis`` and the like refer to)."""
+        return self.node.shape
+
     def __format__(self, spec: str) -> str:
         return format(self.value, spec)
 
