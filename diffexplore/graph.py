@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,11 +46,18 @@ class _Entry(weakref.ref):
     __slots__ = ("table", "key")
 
 
+#: Guards the removal and replacement of table entries (insertion is dict.setdefault, one step), so
+#: that threads building graphs at once still get one node per key. Reentrant: a node freed while the
+#: lock is held (a weak-reference callback) takes it again.
+_tables_lock = threading.RLock()
+
+
 def _remove_entry(entry: _Entry) -> None:
     """Called when the entry's node is freed: drop the entry (unless a new node took the key)."""
     table = entry.table
-    if table.get(entry.key) is entry:
-        del table[entry.key]
+    with _tables_lock:
+        if table.get(entry.key) is entry:
+            del table[entry.key]
 
 
 @dataclass(eq=False)
@@ -229,7 +237,8 @@ def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
     """The node of ``rule`` on ``args`` with ``attr``: the existing one if it is alive, else a new one."""
     table = _tables.get(rule)
     if table is None:
-        table = _tables[rule] = {}
+        with _tables_lock:
+            table = _tables.setdefault(rule, {})
     key = args if attr is None else (args, attr)
     entry = table.get(key)
     if entry is not None:
@@ -245,7 +254,19 @@ def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
     entry = _Entry(node, _remove_entry)
     entry.table = table
     entry.key = key
-    table[key] = entry
+    # setdefault inserts only where the key is absent, in one step: of threads making the same node at
+    # once, the first one's node is everyone's. A dead entry is replaced under the lock.
+    found = table.setdefault(key, entry)
+    if found is not entry:
+        alive = found()
+        if alive is not None:
+            return alive
+        with _tables_lock:
+            found = table.get(key)
+            alive = found() if found is not None else None
+            if alive is not None:
+                return alive
+            table[key] = entry
     return node
 
 

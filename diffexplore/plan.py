@@ -14,6 +14,7 @@ contains a traced part.
 
 from __future__ import annotations
 
+import threading
 import warnings
 import weakref
 from collections import OrderedDict
@@ -281,6 +282,7 @@ def _bind_attr(impl, attr):
 
 # The plans of the most recently used graphs (a plan holds its graph, so the cache is small and bounded).
 _plans: OrderedDict = OrderedDict()
+_plans_lock = threading.Lock()
 PLAN_CACHE_SIZE = 8
 
 
@@ -300,11 +302,15 @@ def plan(roots: Node | Sequence[Node], wrt: Sequence[str] | None = None) -> Plan
         key = roots if wrt is None else (roots, tuple(wrt))
         cached = _plans.get(key)
         if cached is None:
-            cached = _plans[key] = Plan([roots], wrt=wrt)
-            if len(_plans) > PLAN_CACHE_SIZE:
-                _plans.popitem(last=False)
+            cached = Plan([roots], wrt=wrt)
+            with _plans_lock:
+                _plans[key] = cached
+                if len(_plans) > PLAN_CACHE_SIZE:
+                    _plans.popitem(last=False)
         else:
-            _plans.move_to_end(key)
+            with _plans_lock:
+                if key in _plans:
+                    _plans.move_to_end(key)
         return cached
     return Plan(list(roots), wrt=wrt)
 
