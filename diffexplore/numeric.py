@@ -69,6 +69,10 @@ def difference(f: Node, point: dict, name: str, scheme: str, step: Any = None, i
         return evaluate(f, shifted)
 
     if scheme == "complex":
+        if np.iscomplexobj(x):
+            raise DiffexploreError(f"the complex-step scheme reads the derivative from the imaginary part, "
+                                   f"so it needs a real point; {name} is complex (use scheme='central', "
+                                   "which differentiates analytic functions at complex points)")
         return _plain(np.imag(at(1j * h)) / h)
     h = (x0 + h) - x0                       # the step actually representable at x0
     if scheme == "forward":
@@ -79,7 +83,10 @@ def difference(f: Node, point: dict, name: str, scheme: str, step: Any = None, i
 
 
 def _plain(value: Any) -> Any:
-    return float(value) if np.ndim(value) == 0 else value
+    """A Python number for a 0-d result (complex stays complex), an array as it is."""
+    if np.ndim(value) != 0:
+        return value
+    return complex(value) if np.iscomplexobj(value) else float(value)
 
 
 def numeric(f: Node, at: Mapping[str, Any], scheme: str = "central", step: Any = None,
@@ -104,7 +111,7 @@ def numeric(f: Node, at: Mapping[str, Any], scheme: str = "central", step: Any =
     result = {}
     for name in names:
         if shapes[name]:
-            out = np.zeros(shapes[name])
+            out = np.zeros(shapes[name], dtype=complex if np.iscomplexobj(point[name]) else float)
             for k in np.ndindex(*shapes[name]):
                 out[k] = difference(f, point, name, scheme, step, index=k, f0=f0)
             result[name] = out
