@@ -10,7 +10,7 @@ True
 """
 
 from .errors import (DiffexploreError, DomainError, DotNotFound, MissingValueError, ParseError,
-                     RuleError, ShapeError, SympyTimeout)
+                     RuleError, ShapeError, SizeLimitError, SympyTimeout)
 
 # build: the graph, the rule table, formulas, traced programs, user primitives, array units
 from .graph import Node, Primitive, Size, constant, free_variables, nodes, size, variable, variables

@@ -35,6 +35,11 @@ class SympyTimeout(DiffexploreError, TimeoutError):
     """A SymPy step ran past its time budget."""
 
 
+class SizeLimitError(DiffexploreError, MemoryError):
+    """A graph or report is larger than an operation can handle within its memory and time budget
+    (names the limit and the size asked for)."""
+
+
 class DotNotFound(DiffexploreError, RuntimeError):
     """The Graphviz ``dot`` executable is not installed."""
 
