@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import math
 import operator
+import threading
 import weakref
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -34,7 +35,7 @@ from .rules import sum_to
 
 __all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_flat", "NUMBERS", "NodeAlgebra",
            "missing_rule", "domain_error", "DOMAIN_ERRORS", "is_finite", "check_values", "check_tangents",
-           "check_adjoints"]
+           "check_adjoints", "guard_derived", "DerivedGuard"]
 
 
 
@@ -211,6 +212,42 @@ def check_guards(p: Plan, values: list, at: Mapping[str, Any]) -> None:
                 check(primals, at)
             else:
                 check(primals, at, part=node)
+
+
+class DerivedGuard:
+    """The guard of a graph derived from one with traced parts (a symbolic derivative of it): evaluating
+    the derivative checks the source's branch decisions by sweeping the source at the same point, so a
+    derivative is valid exactly where its source is. Not re-entered while it runs (the source may
+    contain the derivative's root: hash-consing shares nodes)."""
+
+    _running = threading.local()
+
+    def __init__(self, source: Node):
+        self.source = source
+
+    def __call__(self, primals: Mapping, at: Mapping[str, Any], part: Node | None = None) -> None:
+        if getattr(self._running, "active", False):
+            return
+        self._running.active = True
+        try:
+            from .plan import plan
+            p = plan(self.source)
+            check_guards(p, primal_sweep(p, at, check=False), at)
+        finally:
+            self._running.active = False
+
+
+def guard_derived(source: Node, derived: list[Node]) -> None:
+    """Register the derivatives of ``source`` to check its branch decisions, if it has traced parts
+    (leaves and nodes with a guard of their own are left alone: they are shared too widely)."""
+    if not guards:
+        return
+    from .plan import plan
+    if not _outermost_guarded(plan(source)):
+        return
+    for node in derived:
+        if node.args and node not in guards:
+            guards[node] = DerivedGuard(source)
 
 
 _outermost: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -23,7 +23,7 @@ from .errors import DiffexploreError
 from .graph import Node, check_variables, constant, gc_paused, variable
 from .inputs import as_graph, resolve_wrt
 from .plan import Plan
-from .sweeps import NodeAlgebra, backward_sweep, forward_sweep
+from .sweeps import NodeAlgebra, backward_sweep, forward_sweep, guard_derived
 
 __all__ = ["diff", "gradient_graph", "adjoint_graphs"]
 
@@ -86,6 +86,7 @@ def diff(f: Node | str, wrt: str | Node, order: int = 1, prune: bool = True) -> 
         result = f
         for k in range(order):
             result = _diff_once(p if k == 0 else Plan([result], evaluation=False), x, prune)
+    guard_derived(f, [result])
     return result
 
 
@@ -103,7 +104,9 @@ def _diff_array_variable(f: Node, x: Node, order: int, prune: bool) -> Node:
                                "gradient, shaped like the variable) is a graph here")
     _order, adjoints = adjoint_graphs(f, prune)
     a = adjoints.get(x)
-    return a if a is not None else _zero(x.shape)
+    result = a if a is not None else _zero(x.shape)
+    guard_derived(f, [result])
+    return result
 
 
 def adjoint_graphs(f: Node, prune: bool = True) -> tuple[list[Node], dict[Node, Node]]:
@@ -145,4 +148,5 @@ def gradient_graph(f: Node | str, wrt: Sequence[str] | str | None = None,
         v = by_name[name]
         a = adjoints.get(v)
         result[name] = a if a is not None else _zero(v.shape)
+    guard_derived(f, list(result.values()))
     return result

@@ -221,6 +221,10 @@ EVERY_PATH = {
     "hessian": lambda g, at: dx.hessian(g, at),
     "compile": lambda g, at: dx.compile(g).gradient(at),
     "a graph built on it": lambda g, at: dx.grad(dx.sin(2 * g + 0), at),
+    "its derivative graph": lambda g, at: dx.evaluate(dx.diff(g, "x"), at),
+    "its second derivative": lambda g, at: dx.evaluate(dx.diff(g * g, "x", order=2), at),
+    "its gradient graph": lambda g, at: dx.evaluate(dx.gradient_graph(g)["x"], at),
+    "a graph on its derivative": lambda g, at: dx.grad(dx.diff(g, "x") * 3, at, method="symbolic"),
 }
 
 
