@@ -45,8 +45,11 @@ def domain_error(p: Plan, i: int, exc: Exception, what: str = "evaluating") -> D
     node = p.order[i]
     reason = str(exc) or type(exc).__name__
     args = ", ".join(formula(a, max_length=40) for a in node.args)
-    return DomainError(f"{what} node #{i} ({node.rule.name}({args})) failed: {reason}. "
-                       f"The operation {node.rule.name!r} is not defined there.")
+    if isinstance(exc, OverflowError) or "overflow" in reason or "range" in reason:
+        verdict = "The result leaves the range of floating-point numbers (about ±1.8e308)."
+    else:
+        verdict = f"The operation {node.rule.name!r} is not defined there."
+    return DomainError(f"{what} node #{i} ({node.rule.name}({args})) failed: {reason}. {verdict}")
 
 
 def missing_rule(rule, which: str) -> RuleError:
