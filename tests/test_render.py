@@ -143,15 +143,18 @@ def test_symbolic_view_marks_the_nodes_shared_with_f():
     drawn = boxes(source)
     f = dx.parse(SEED)
     derivative = dx.diff(f, "x")
-    shared = set(dx.nodes(derivative)) & set(dx.nodes(f))
+    shared = {n for n in set(dx.nodes(derivative)) & set(dx.nodes(f)) if not n.is_constant}
     grey = [line for line in source.splitlines()
             if line.strip().startswith("symbolic_") and "#e5e7eb" in line]
-    assert len(grey) == len(shared) == 6            # x, y, x*y, sin, exp and the constant 1
+    assert len(grey) == len(shared) == 5            # x, y, x*y, sin, exp: f's values, reused
     for line in grey:                               # a shared node has the same name and text as in f
         key = line.split()[0].removeprefix("symbolic_")
         assert drawn[f"symbolic_{key}"][0] == drawn[f"original_{key}"][0]
     new = [key for key in drawn if key.startswith("symbolic_") and f"original_{key[9:]}" not in drawn]
     assert len(new) == dx.size(derivative).dag_nodes - 6 == 4
+    # the derivative's constant 1 is the seed ∂x/∂x = 1, not a node shared with f (the title says so too)
+    assert drawn["symbolic_a"] == ["a = 1", "the seed ∂x/∂x = 1 (not f's constant)"]
+    assert "10 nodes: 5 shared with f (grey), 4 new (yellow), 1 constant" in source
     root = next(rows for rows in drawn.values() if rows[-1].startswith("∂f/∂x"))
     assert close(root[-1].split(" = ")[1], 1 + E * C * Y)
 
@@ -214,7 +217,7 @@ def test_batches_of_points_are_drawn_as_arrays():
     assert "v = [2, 4, 6]" in rows and "∂f/∂x = [2, 2, 2]" in rows
 
 
-def test_short_names_skip_f_uvw_and_variable_names():
+def test_short_names_skip_f_uvw_xy_and_the_letters_of_variable_names():
     assert [short_name(i) for i in (0, 25, 26, 27)] == ["a", "z", "aa", "ab"]
     x = dx.variable("x")
     f = x
@@ -222,7 +225,15 @@ def test_short_names_skip_f_uvw_and_variable_names():
         f = dx.sin(f)
     names = list(short_names(dx.nodes(f)).values())
     assert len(set(names)) == 31
-    assert not {"f", "u", "v", "w", "x"} & set(names) and names[:6] == ["a", "b", "c", "d", "e", "g"]
+    assert not {"f", "u", "v", "w", "x", "y"} & set(names) and names[:6] == ["a", "b", "c", "d", "e", "g"]
+    # variables W1, b2, t reserve w, b, t (and every longer name starting with them)
+    W, b, t = dx.variable("W1"), dx.variable("b2"), dx.variable("t")
+    g = W
+    for _ in range(40):
+        g = dx.tanh(g * b + t)
+    names = list(short_names(dx.nodes(g)).values())
+    assert len(set(names)) == len(names)
+    assert not any(name[0] in "fuvwxybt" for name in names), names
 
 
 # ---- large graphs -----------------------------------------------------------------------------------

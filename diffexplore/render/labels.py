@@ -9,14 +9,15 @@ and norm, or the entries of a tiny one).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
 
 from ..graph import ArrayValue, Node
 
-__all__ = ["short_name", "short_names", "format_value", "format_sum", "shape_text", "expression",
-           "MINUS"]
+__all__ = ["short_name", "short_names", "reserved_letters", "RESERVED", "format_value", "format_sum",
+           "sum_equation", "shape_text", "expression", "MINUS"]
 
 #: The minus sign of drawings (U+2212, as wide as a plus sign).
 MINUS = "\u2212"
@@ -26,8 +27,8 @@ _SMALL_ARRAY = 4
 
 
 #: Letters never used as short names: f is the output, u, v, w the generic nodes of the formulas in
-#: titles (v̄ = Σ ū·∂u/∂v).
-RESERVED = frozenset("fuvw")
+#: titles (v̄ = Σ ū·∂u/∂v), x and y the input and target of the article's notation.
+RESERVED = frozenset("fuvwxy")
 
 
 def short_name(index: int) -> str:
@@ -44,11 +45,25 @@ def short_name(index: int) -> str:
     return "".join(reversed(letters))
 
 
+def reserved_letters(variable_names: Iterable[str]) -> set[str]:
+    """The letters a drawing's short names must avoid: :data:`RESERVED`, and each variable's name and
+    the letter it starts with, lower-cased (``W1`` reserves ``w``, ``b2_1`` reserves ``b``).
+
+    >>> sorted(reserved_letters(["W1", "b2_1", "t"]))
+    ['b', 'b2_1', 'f', 't', 'u', 'v', 'w', 'w1', 'x', 'y']
+    """
+    reserved = set(RESERVED)
+    for name in variable_names:
+        reserved.update({name.lower(), name[:1].lower()})
+    return reserved
+
+
 def short_names(order: Iterable[Node], names: dict[Node, str] | None = None) -> dict[Node, str]:
     """Names for the nodes of ``order`` in that order, continuing after the nodes already in ``names``.
 
-    Names are taken from :func:`short_name`'s sequence, skipping :data:`RESERVED` letters and the names
-    of the graph's variables (so a short name never reads as ``f`` or as a variable).
+    Names are taken from :func:`short_name`'s sequence, skipping every name that starts with a letter of
+    :func:`reserved_letters` or equals a variable's name, so a short name never reads as ``f``, as the
+    article's x or y, or as one of the graph's variables.
 
     >>> import diffexplore as dx
     >>> f = dx.parse("a*b + exp(a) + c + d + e")
@@ -57,14 +72,14 @@ def short_names(order: Iterable[Node], names: dict[Node, str] | None = None) -> 
     """
     order = list(order)
     named = dict(names or {})
-    taken = set(named.values()) | RESERVED
-    taken.update(n.attr[0] for n in order if n.rule.name == "var")
-    taken.update(n.attr[0] for n in named if n.rule.name == "var")
+    variables = [n.attr[0] for n in [*order, *named] if n.rule.name == "var"]
+    reserved = reserved_letters(variables)
+    taken = set(named.values()) | set(variables)
     index = 0
     for node in order:
         if node in named:
             continue
-        while short_name(index) in taken:
+        while short_name(index) in taken or short_name(index)[0] in reserved:
             index += 1
         named[node] = short_name(index)
         taken.add(named[node])
@@ -162,6 +177,39 @@ def format_sum(terms: Sequence[Any], digits: int = 4) -> str:
         else:
             parts.append(text)
     return " ".join(parts)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(MINUS, "-"))
+    except InvalidOperation:
+        return None
+
+
+def sum_equation(terms: Sequence[Any], total: Any, digits: int = 4) -> str:
+    """``t1 + t2 = total`` with the terms printed to as many digits as it takes for them to add up, at
+    the total's precision, to the total as printed (up to 30 digits, beyond which ``≈`` replaces ``=``).
+    When the terms nearly cancel, that takes more digits than a double's 17: the printed terms are the
+    doubles' exact decimal values, cut where their sum shows.
+
+    >>> sum_equation([-2.0662337359916694, 1.0], -1.0662337359916694)
+    '−2.066 + 1 = −1.066'
+    >>> sum_equation([0.5, -0.49999999999998734], 1.2656542480726785e-14)     # cancellation
+    '0.5 − 0.49999999999998734 = 1.266e−14'
+    >>> sum_equation([0.5, -0.4999999999999999], 1.1102230246251565e-16)
+    '0.5 − 0.499999999999999889 = 1.11e−16'
+    """
+    shown = format_value(total, digits)
+    scalar = all(isinstance(t, (int, float, np.floating)) for t in [*terms, total])
+    if not scalar:
+        return f"{format_sum(terms, digits)} = {shown}"
+    for term_digits in range(digits, 31):
+        parts = [_decimal(format_value(t, term_digits)) for t in terms]
+        if None in parts:
+            break
+        if format_value(float(sum(parts, Decimal(0))), digits) == shown:
+            return f"{format_sum(terms, term_digits)} = {shown}"
+    return f"{format_sum(terms, digits)} ≈ {shown}"
 
 
 def expression(node: Node, names: dict[Node, str], digits: int = 4) -> str:

@@ -18,23 +18,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import DiffexploreError
 from ..evaluate import ForwardResult, ReverseResult
 from ..formula import formula
-from ..graph import Node, nodes
-from .labels import expression, format_sum, format_value, short_names
+from ..graph import Node, apply, nodes, variable
+from .labels import expression, format_value, short_names, sum_equation
 
 __all__ = ["Row", "Box", "Arrow", "View", "original_view", "symbolic_view", "adjoint_view",
            "tangent_view", "point_text", "original_title", "symbolic_title", "adjoint_title",
-           "tangent_title", "active_nodes", "VBAR", "VDOT"]
+           "tangent_title", "outline", "active_nodes", "VBAR", "VDOT", "ADJOINT_EDGE", "TANGENT_EDGE"]
 
 #: v with a bar (the adjoint ∂f/∂v) and v with a dot (the tangent ∂v/∂w).
 VBAR = "v\u0304"
 VDOT = "v\u0307"
+#: How the edge labels read in each view's title. Every edge label is ∂head/∂tail (the node an arrow
+#: points to, by the node it comes from); the titles name head and tail with the letters of their formula.
+ADJOINT_EDGE = "the local partial ∂u/∂v on the arrow from v to its use u"
+TANGENT_EDGE = "the local partial ∂v/∂u on the arrow from an argument u to v"
 #: A fan-out sum with more terms than this is shown by its count and total only.
 MAX_TERMS = 4
 #: Formulas in titles are cut at this many characters; at most this many are listed.
 TITLE_FORMULA_LENGTH = 64
 MAX_TITLE_FORMULAS = 3
+#: The name of the stand-in variable of an outline's elided arguments (drawn as …).
+_HOLE = "elided__"
 
 
 @dataclass(frozen=True)
@@ -93,12 +100,63 @@ def point_text(at: Mapping[str, Any] | None, digits: int = 4, max_items: int = 5
     return text
 
 
+#: An outline (the formula with the arguments below some depth written …) is at most this long.
+OUTLINE_LENGTH = 40
+
+
+def outline(root: Node, max_length: int = OUTLINE_LENGTH) -> str | None:
+    """The formula's outermost operations, deeper arguments written ``…``: as many levels as fit in
+    ``max_length`` characters (None when not even the top operation fits).
+
+    >>> import diffexplore as dx
+    >>> g = dx.parse("2*(tanh(a*b + c) + d*tanh(e) - t)*tanh(a*b + c)")
+    >>> outline(g), outline(g, 20)
+    ('2*(tanh(…) + d*… - t)*tanh(a*b + c)', '2*…*tanh(…)')
+    """
+    best = None
+    for depth in range(1, 12):
+        memo: dict[tuple[Node, int], Node] = {}
+        # levels[k]: the nodes k levels below the root (as a tree); rebuilt bottom-up, no recursion
+        levels = [[root]]
+        for _ in range(depth):
+            levels.append([a for n in levels[-1] for a in n.args])
+        complete = all(not n.args for n in levels[-1])
+        try:
+            for level in range(depth, -1, -1):
+                for n in levels[level]:
+                    if not n.args:
+                        memo[(n, level)] = n
+                    elif level == depth:            # a stand-in of the same shape, drawn as …
+                        memo[(n, level)] = variable(_HOLE, n.shape)
+                    else:
+                        args = [memo[(a, level + 1)] for a in n.args]
+                        memo[(n, level)] = apply(n.rule, *args, attr=n.attr)
+        except DiffexploreError:                    # an operation that will not take a stand-in
+            return best
+        text = formula(memo[(root, 0)], max_length=max_length + 8 * len(_HOLE)).replace(_HOLE, "…")
+        if len(text) > max_length:
+            break
+        best = text
+        if complete or sum(len(level) for level in levels) > 4 * max_length:
+            break
+    return best
+
+
+def _title_formula(root: Node) -> str:
+    """A formula for a title: its start, cut with … (by :func:`formula`), and when cut, its outline."""
+    text = formula(root, max_length=TITLE_FORMULA_LENGTH)
+    if not text.endswith(("…", "...")):
+        return text
+    shape = outline(root)
+    return f"{text}   (outermost: {shape})" if shape else text
+
+
 def original_title(f: Node, at: Mapping[str, Any] | None = None, digits: int = 4) -> tuple[str, ...]:
     """The original view's title: f's formula and the point."""
     if not at:
-        return (f"original: f = {formula(f, max_length=TITLE_FORMULA_LENGTH)}",
+        return (f"original: f = {_title_formula(f)}",
                 "the compute graph; arrows point from an argument to its use")
-    return (f"original: f = {formula(f, max_length=TITLE_FORMULA_LENGTH)}", f"at {point_text(at, digits)}")
+    return (f"original: f = {_title_formula(f)}", f"at {point_text(at, digits)}")
 
 
 def symbolic_title(derivatives: Mapping[str, Node], how: str) -> tuple[str, ...]:
@@ -106,7 +164,7 @@ def symbolic_title(derivatives: Mapping[str, Node], how: str) -> tuple[str, ...]
     title = [f"symbolic derivative ({how})"]
     listed = list(derivatives.items())
     for label, root in listed[:MAX_TITLE_FORMULAS]:
-        title.append(f"{label} = {formula(root, max_length=TITLE_FORMULA_LENGTH)}")
+        title.append(f"{label} = {_title_formula(root)}")
     if len(listed) > MAX_TITLE_FORMULAS:
         title.append(f"… and {len(listed) - MAX_TITLE_FORMULAS} more derivatives, drawn as one DAG")
     return tuple(title)
@@ -116,7 +174,7 @@ def adjoint_title(at: Mapping[str, Any] | None = None, digits: int = 4) -> tuple
     """The adjoint view's title: the point and how to read the numbers."""
     return ("reverse mode (adjoints)", f"at {point_text(at, digits)}",
             f"{VBAR} = ∂f/∂v = Σ ū·∂u/∂v over the uses u of v: one sweep down from f gives every ∂f/∂x",
-            "edge labels: the local partial ∂u/∂v; dashed: constants (no adjoint needed)")
+            f"edge labels: {ADJOINT_EDGE}; dashed: constants (no adjoint needed)")
 
 
 def tangent_title(seed: Mapping[str, Any], at: Mapping[str, Any] | None = None, digits: int = 4,
@@ -127,7 +185,7 @@ def tangent_title(seed: Mapping[str, Any], at: Mapping[str, Any] | None = None, 
     title = ["forward mode (tangents)", f"seed {seed_text} at {point_text(at, digits)}",
              f"{VDOT} = ∂v/∂{unit or 'w'} = Σ ∂v/∂u·u̇ over the arguments u of v: one sweep up per input"]
     if edge_labels:
-        title.append("edge labels: the local partial ∂u/∂v")
+        title.append(f"edge labels: {TANGENT_EDGE}")
     return tuple(title)
 
 
@@ -217,10 +275,12 @@ def symbolic_view(f: Node, derivatives: Mapping[str, Node], names: dict[Node, st
     roots = list(derivatives.values())
     order = nodes(*roots)
     names = short_names(order, names)
-    in_f = set(nodes(f))
+    of_f = set(nodes(f))
+    in_f = {n for n in of_f if not n.is_constant}       # a number is not a computation to reuse
     root_labels: dict[Node, list[str]] = {}
     for label, root in derivatives.items():
         root_labels.setdefault(root, []).append(label)
+    seeds = _seed_constants(order, root_labels, derivatives, how, of_f)
     boxes = []
     for n in order:
         rows: list[Row] = []
@@ -228,14 +288,42 @@ def symbolic_view(f: Node, derivatives: Mapping[str, Node], names: dict[Node, st
         if n in root_labels:
             text = " = ".join(root_labels[n])
             rows.append(Row((f"{text} = {value}" if value is not None else text,), "bold"))
+        elif n in seeds:
+            rows.append(Row((seeds[n],), "dim"))
         elif value is not None and _shows_value(n):
             rows.append(Row((f"v = {value}",)))
+        kind = "constant" if n.is_constant else "shared" if n in in_f else "new"
         boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
-                         kind="shared" if n in in_f else "new", output=n in root_labels))
+                         kind=kind, output=n in root_labels))
     shared = sum(1 for n in order if n in in_f)
-    title = symbolic_title(derivatives, how) + (
-        f"{len(order)} nodes: {shared} shared with f (grey), {len(order) - shared} new (yellow)",)
+    constants = sum(1 for n in order if n.is_constant)
+    new = len(order) - shared - constants
+    counts = f"{len(order)} nodes: {shared} shared with f (grey), {new} new (yellow)"
+    if constants:
+        counts += f", {constants} constant{'s' if constants > 1 else ''}"
+    title = symbolic_title(derivatives, how) + (counts,)
     return View("symbolic", title, tuple(boxes), _data_arrows(order, names)), names
+
+
+def _seed_constants(order: list[Node], root_labels: Mapping[Node, list[str]],
+                    derivatives: Mapping[str, Node], how: str, of_f: set[Node]) -> dict[Node, str]:
+    """The constant 1 of a pruned derivative that stands as a term of its own: the seed ∂x/∂x = 1,
+    carried to f through unit partials (hash-consing makes it the same node as any 1 of f, but it is
+    not f's constant). Returns that node and the row that says so."""
+    if how != "pruned":
+        return {}
+    uses: dict[Node, set[str]] = {}
+    for n in order:
+        for a in n.args:
+            uses.setdefault(a, set()).add(n.op)
+    variables = sorted({label.rsplit("∂", 1)[1] for label in derivatives if label.startswith("∂f/∂")})
+    wrt = variables[0] if len(variables) == 1 else "w"
+    seeds = {}
+    for n in order:
+        if n.is_constant and not n.shape and n.value == 1.0 and uses.get(n, set()) <= {"add"}:
+            if n in root_labels or n in uses:
+                seeds[n] = f"the seed ∂{wrt}/∂{wrt} = 1" + (" (not f's constant)" if n in of_f else "")
+    return seeds
 
 
 def _contributions_by_edge(result: ReverseResult) -> dict[tuple[Node, int], Any]:
@@ -281,7 +369,7 @@ def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
             elif len(parts) < 2:
                 text = f"{VBAR} = {total}"
             elif len(parts) <= MAX_TERMS:
-                text = f"{VBAR} = {format_sum(parts, digits)} = {total}"
+                text = f"{VBAR} = {sum_equation(parts, adjoints[n], digits)}"
             else:
                 text = f"{VBAR} = sum of {len(parts)} terms = {total}"
             rows.append(Row((text,), "adjoint"))
