@@ -1,8 +1,9 @@
 """Build: the test functions of the reports, the tour and the gallery, each defined once here.
 
 - the seed example f = 1 + x + exp(sin(x·y)) at x = 1, y = 2 (:data:`SEED`, :func:`seed_example`);
-- fixed networks: :func:`scalar_network` (a layered tanh network written with scalar operations) and
-  :func:`textbook_mlp` (an array MLP with its data, parameters and the textbook δ reference);
+- fixed networks: :func:`scalar_network` (a layered tanh network written with scalar operations),
+  :func:`textbook_mlp` (an array MLP with its data, parameters and the textbook δ reference) and
+  :func:`small_cnn` (a convolutional network of the units outside the layered picture);
 - families of functions that grow with a size parameter n, for the expression-swell report.
 
 A :class:`Family` builds the graph of its n-th member and a point to evaluate it at (for the timing
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Family", "FAMILIES", "get", "choose", "iterate", "formula_family", "formula_list",
            "substitute", "logistic", "nested_sin", "product", "power_tower", "mlp", "DEFAULT_VALUE",
-           "SEED", "seed_example", "scalar_network", "textbook_mlp"]
+           "SEED", "seed_example", "scalar_network", "textbook_mlp", "small_cnn"]
 
 #: The value every variable of a user formula takes for the timing columns (unless ``at`` says otherwise).
 DEFAULT_VALUE = 0.5
@@ -109,6 +110,25 @@ def textbook_mlp(sizes: Sequence[int] = (4, 5, 5, 3), batch: int = 6,
     weights = [at[f"W{k}"] for k in range(1, len(sizes))]
     biases = [at[f"b{k}"] for k in range(1, len(sizes))]
     return net, at, textbook_backprop(weights, biases, x, labels, activation="tanh")
+
+
+def small_cnn(seed: int = 1) -> tuple[Network, dict[str, np.ndarray]]:
+    """A small :func:`diffexplore.nn.cnn` (batch 4, 1×6×6 images, 3 channels, 3 classes) with fixed data
+    (random images rounded to two digits, random labels, both from ``seed``) and its parameters.
+
+    >>> net, at = small_cnn()
+    >>> net.nodes["conv"].shape, sorted(at)
+    ((4, 3, 6, 6), ['K', 'W', 'b', 'beta', 'gamma'])
+    """
+    from ..arrays import one_hot
+    from ..nn import cnn
+    rng = np.random.default_rng(seed)
+    batch = 4
+    x = np.round(rng.normal(size=(batch, 1, 6, 6)), 2)
+    labels = rng.integers(0, 3, size=batch)
+    net = cnn(batch=batch, image=(1, 6, 6), channels=3, classes=3, seed=seed, inputs=x,
+              labels=one_hot(labels, 3, axis=0))
+    return net, net.at(net.initial_parameters(seed))
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,14 @@ from pathlib import Path
 from tabulate import tabulate
 
 import diffexplore as dx
+from diffexplore.branches import COMPARISONS
+from diffexplore.graph import apply, variable
 from diffexplore.render.dot import to_drawing
 from diffexplore.render.labels import format_value, short_names
-from diffexplore.render.views import adjoint_view
+from diffexplore.render.views import ADJOINT_EDGE, adjoint_view
 from diffexplore.trace import branch_decisions, load_python_function
 
-__all__ = ["make_gallery", "side_by_side", "path_lines", "example", "EXAMPLES_FILE", "PAIRS"]
+__all__ = ["make_gallery", "side_by_side", "path_lines", "in_names", "example", "EXAMPLES_FILE", "PAIRS"]
 
 #: The examples file of the repository (the gallery is built from a checkout).
 EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "examples" / "dynamic.py"
@@ -38,21 +40,47 @@ def example(name: str) -> Callable:
     return load_python_function(f"{EXAMPLES_FILE}:{name}")
 
 
-def path_lines(f: dx.Node, limit: int = 6) -> list[str]:
-    """The decisions a traced graph depends on, repeated ones counted: ``abs(…) <= 1e-12*(…) → False ×4``.
+def in_names(operand: dx.Node, names: Mapping[dx.Node, str]) -> str:
+    """A decision's operand as a formula in which every node of the drawing is written by its short
+    name (a variable by its own name), so each decision reads in the drawing's own terms.
+
+    >>> import diffexplore as dx
+    >>> x = dx.variable("x")
+    >>> in_names(dx.abs(dx.sin(x) - x), {dx.sin(x): "c"})
+    'abs(c - x)'
+    """
+    rebuilt: dict[dx.Node, dx.Node] = {}
+    for n in dx.nodes(operand):
+        if n in names and not n.is_variable and not n.is_constant:
+            rebuilt[n] = variable(names[n])
+        elif not n.args:
+            rebuilt[n] = n
+        else:
+            rebuilt[n] = apply(n.rule, *[rebuilt[a] for a in n.args], attr=n.attr)
+    return dx.formula(rebuilt[operand])
+
+
+def path_lines(f: dx.Node, names: Mapping[dx.Node, str] | None = None, limit: int = 10) -> list[str]:
+    """The decisions a traced graph depends on, in the order taken, each with its own operands: written
+    with the drawing's short names when ``names`` are given, else as (shortened) formulas. Repeated
+    identical lines are counted (``… → False ×4``).
 
     >>> import diffexplore as dx
     >>> path_lines(dx.trace(lambda x: x * x if x < 1 else x, x=0.5))
     ['x < 1 → True']
     """
-    grouped: list[list] = []                 # [key, text, count]: a loop's repeated test is one line
+    grouped: list[list] = []                 # [text, count]
     for d in branch_decisions(f):
-        key = (d.site, d.op, d.outcome)
-        if grouped and grouped[-1][0] == key:
-            grouped[-1][2] += 1
+        if names is not None and d.op in COMPARISONS:
+            condition = f"{in_names(d.left, names)} {d.op} {in_names(d.right, names)}"
         else:
-            grouped.append([key, f"{d.condition(limit=24)} → {d.outcome!r}", 1])
-    lines = [text if count == 1 else f"{text} ×{count}" for _key, text, count in grouped]
+            condition = d.condition(limit=24)
+        text = f"{condition} → {d.outcome!r}"
+        if grouped and grouped[-1][0] == text:
+            grouped[-1][1] += 1
+        else:
+            grouped.append([text, 1])
+    lines = [text if count == 1 else f"{text} ×{count}" for text, count in grouped]
     if len(lines) > limit:
         lines = lines[: limit - 1] + [f"… ({len(lines) - limit + 1} more)"]
     return lines or ["no decisions: the graph is valid everywhere"]
@@ -63,7 +91,8 @@ def side_by_side(name: str, graphs: list[tuple[dx.Node, Mapping[str, float]]], d
     views = []
     for k, (f, point) in enumerate(graphs):
         result = dx.reverse(f, point)
-        view = adjoint_view(f, short_names(dx.nodes(f)), result, point, digits)
+        names = short_names(dx.nodes(f))
+        view = adjoint_view(f, names, result, point, digits)
         at = ", ".join(f"{key} = {format_value(value, digits)}" for key, value in point.items())
         gradient = ", ".join(f"∂f/∂{key} = {format_value(value, digits)}"
                              for key, value in result.gradient.items())
@@ -71,9 +100,9 @@ def side_by_side(name: str, graphs: list[tuple[dx.Node, Mapping[str, float]]], d
         text = dx.formula(f, max_length=41)
         value = f"f = {text} = " if len(text) <= 40 else "f = "
         title = (f"{name} traced at {at}: {operations} operation{'s' if operations != 1 else ''}",
-                 *[f"took {line}" for line in path_lines(f)],
+                 *[f"took {line}" for line in path_lines(f, names)],
                  f"{value}{format_value(result.value, digits)}; {gradient}",
-                 "each box: v and v̄ = ∂f/∂v (red); edges: the local partial ∂u/∂v")
+                 f"each box: v and v̄ = ∂f/∂v (red); edge labels: {ADJOINT_EDGE}")
         views.append(replace(view, name=f"point{k + 1}", title=title))
     return to_drawing(views)
 

@@ -61,19 +61,14 @@ def delta_figure(net: dx.nn.Network, at: dict, textbook: dx.nn.TextbookBackprop,
 
 
 def gallery_cnn() -> tuple[dx.nn.Network, dict]:
-    """The drawn CNN (batch 4, 1×6×6 images, 3 channels, 3 classes) with fixed data and its parameters.
+    """The drawn CNN (batch 4, 1×6×6 images, 3 channels, 3 classes) with fixed data and its parameters:
+    :func:`diffexplore.reports.families.small_cnn`, which the tour draws too.
 
     >>> net, at = gallery_cnn()
     >>> net.nodes["conv"].shape, sorted(at)
     ((4, 3, 6, 6), ['K', 'W', 'b', 'beta', 'gamma'])
     """
-    rng = np.random.default_rng(1)
-    batch = 4
-    x = np.round(rng.normal(size=(batch, 1, 6, 6)), 2)
-    labels = rng.integers(0, 3, size=batch)
-    net = dx.nn.cnn(batch=batch, image=(1, 6, 6), channels=3, classes=3, seed=1, inputs=x,
-                    labels=dx.one_hot(labels, 3, axis=0))
-    return net, net.at(net.initial_parameters(1))
+    return dx.families.small_cnn()
 
 
 def readme_text(net: dx.nn.Network, report_path: str) -> str:

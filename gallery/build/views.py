@@ -76,11 +76,14 @@ Regenerate with `.venv/bin/python -m gallery.build --part views` (or `make galle
 
 - **original**: the compute graph with each node's value v; f = 4.483 at the top.
 - **symbolic derivative** ∂f/∂x (pruned): grey nodes are nodes of f reused by the derivative
-  (x·y, sin, exp), yellow nodes are new (cos, two products, the final sum). Its root is −1.066.
-- **reverse mode**: each node's v and v̄ = ∂f/∂v, each edge's local partial ∂u/∂v. x is used twice
+  (x, y, x·y, sin, exp), yellow nodes are new (cos, two products, the final sum), and the constant 1
+  is the seed ∂x/∂x = 1 (not f's own 1, though equal constants are one node). Its root is −1.066.
+- **reverse mode**: each node's v and v̄ = ∂f/∂v, each edge's local partial ∂u/∂v (u the use the
+  arrow points to, v the argument it comes from). x is used twice
   (fan-out), so its adjoint is a sum: v̄ = −2.066 + 1 = −1.066 = ∂f/∂x, the same number as the
   symbolic root; y shows ∂f/∂y = −1.033 from the same single sweep.
-- **forward mode**: each node's v and v̇ = ∂v/∂x for the seed ẋ = 1; the output's v̇ is ∂f/∂x again,
+- **forward mode**: each node's v and v̇ = ∂v/∂x for the seed ẋ = 1, each edge's local partial
+  ∂v/∂u (v the node the arrow points to, u its argument); the output's v̇ is ∂f/∂x again,
   but ∂f/∂y would need a second sweep.
 
 ## `seed_raw_derivative.*`
