@@ -5,9 +5,12 @@ the operation counts are also checked against the rule calls the evaluators actu
 """
 
 import csv
+import decimal
 import importlib
 import io
 import json
+import random
+import time
 from itertools import pairwise
 
 import pytest
@@ -15,9 +18,14 @@ from hypothesis import given
 
 import diffexplore as dx
 from diffexplore.cli import main
+from diffexplore.errors import DiffexploreError
 from diffexplore.graph import PRIMITIVES
+from diffexplore.render import summary as summary_module
+from diffexplore.render.summary import summary_view
 from diffexplore.reports import families
-from diffexplore.reports.swell import operation_counts, parse_sizes
+from diffexplore.reports import swell as swell_module
+from diffexplore.reports.swell import SwellReport, operation_counts, parse_sizes
+from diffexplore.sizes import count_digits, exact_or_text, format_count, log10_count, tree_count
 from gallery.build import swell as swell_gallery
 from tests.strategies import expressions, points
 
@@ -284,7 +292,7 @@ def test_cli_writes_the_report_and_the_plot(tmp_path, capsys):
 
 def test_cli_rejects_a_bad_range_without_a_traceback(capsys):
     assert main(["swell", "logistic", "--n", "12:1"]) == 2
-    assert "--n '12:1'" in capsys.readouterr().err
+    assert "argument --n: '12:1'" in capsys.readouterr().err
 
 
 def test_gallery_text_is_the_same_on_every_run(tmp_path, monkeypatch):
@@ -298,3 +306,168 @@ def test_gallery_text_is_the_same_on_every_run(tmp_path, monkeypatch):
         if name.endswith((".md", ".csv", ".json")) and "timings" not in name:
             assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert "µs" not in (tmp_path / "a" / "logistic.md").read_text(encoding="utf-8")
+
+
+# ---- counts beyond floats and beyond str() ------------------------------------------------------------
+
+HALF_UP = decimal.ROUND_HALF_UP
+
+
+def decimal_text(n: int, digits: int) -> str:
+    """What format_count must print for n >= 10**15, computed by Python's decimal module."""
+    mantissa, exponent = f"{decimal.Context(prec=digits, rounding=HALF_UP).create_decimal(n):E}".split("E")
+    return f"{mantissa}e+{int(exponent)}"
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 24571, 10 ** 15 - 1])
+def test_counts_below_10_to_the_15_print_exactly(n):
+    assert format_count(n) == str(n)
+    assert format_count(n, separators=True) == f"{n:,}"
+    assert count_digits(n) == len(str(n))
+    assert exact_or_text(n) == n
+
+
+@pytest.mark.parametrize("n, digits, text", [
+    (10 ** 15, 2, "1.0e+15"), (125 * 10 ** 18, 2, "1.3e+20"), (124999 * 10 ** 15, 2, "1.2e+20"),
+    (996 * 10 ** 18, 2, "1.0e+21"), (10 ** 20 - 1, 2, "1.0e+20"), (10 ** 20 - 1, 15, "1.00000000000000e+20"),
+    (3 * 10 ** 40, 4, "3.000e+40"), (6 * 2 ** 2000 - 5, 2, "6.9e+602"),
+])
+def test_large_counts_print_as_a_mantissa_and_a_power_of_ten_rounded_half_up(n, digits, text):
+    assert format_count(n, digits) == text == decimal_text(n, digits)
+
+
+def test_the_logistic_tree_at_a_million_steps_has_the_right_leading_digits():
+    """6·2ⁿ − 5 for n = 10⁶: decimal's correctly rounded 2^(10⁶) (30 digits) gives 5.94039373757…e+301030;
+    str() of it is refused and float() overflows, format_count works from the leading bits."""
+    n = 6 * 2 ** 10 ** 6 - 5
+    context = decimal.Context(prec=30, Emax=10 ** 7)
+    reference = context.multiply(6, context.power(2, 10 ** 6))
+    assert str(reference).startswith("5.94039373757753895")
+    assert format_count(n, 6) == "5.94039e+301030"
+    assert format_count(n, 15) == "5.94039373757754e+301030"
+    assert count_digits(n) == 301031
+    assert log10_count(n) == pytest.approx(float(context.log10(reference)), rel=1e-14)
+    with pytest.raises(ValueError):
+        str(n)
+    with pytest.raises(OverflowError):
+        float(n)
+
+
+def test_leading_digits_of_random_huge_integers_match_decimal():
+    rng = random.Random(0)
+    for bits in (60, 1000, 14_000, 70_000):
+        for _ in range(3):
+            n = rng.getrandbits(bits) | (1 << (bits - 1))
+            for digits in (2, 6):
+                if n >= 10 ** 15:
+                    assert format_count(n, digits) == decimal_text(n, digits)
+            exact = decimal.Context(prec=60).create_decimal(n)
+            assert count_digits(n) == exact.adjusted() + 1
+
+
+def test_exact_or_text_keeps_integers_up_to_4300_digits():
+    assert exact_or_text(10 ** 4299) == 10 ** 4299          # 4,300 digits: Python can print it
+    assert exact_or_text(10 ** 4300) == "1.00000e+4300"
+
+
+def test_tree_counts_are_exact_within_budget_and_estimated_beyond():
+    f = dx.parse("x")
+    for _ in range(300):
+        f = 4 * f * (1 - f)
+    order = dx.nodes(f)
+    exact = tree_count(order, [f])
+    assert exact.exact == 6 * 2 ** 300 - 5 == dx.size(f).tree_nodes
+    estimate = tree_count(order, [f], max_work=1000)
+    assert estimate.exact is None
+    assert estimate.log10 == pytest.approx(log10_count(6 * 2 ** 300 - 5), rel=1e-12)
+    assert estimate.text() == "≈1.2e+91" and format_count(exact.exact) == "1.2e+91"
+
+
+@pytest.fixture(scope="module")
+def logistic_2000():
+    return dx.swell("logistic", [1, 2000], sympy=False, timings=False)
+
+
+def test_logistic_at_2000_steps_prints_its_tree_count_in_every_format(logistic_2000, tmp_path):
+    """f tree = 6·2²⁰⁰⁰ − 5 ≈ 6.9e+602 (603 digits): tables show the power of ten, CSV and JSON the
+    exact integer (fewer than 4,300 digits), the plot draws log10 of it."""
+    tree = 6 * 2 ** 2000 - 5
+    assert logistic_2000.column("f_tree") == [7, tree]
+    row = logistic_2000.to_text().splitlines()[-1].split()
+    assert row[:5] == ["2000", "1", "6003", "6.9e+602", "6000"]
+    assert " 6.9e+602 |" in logistic_2000.to_markdown()
+    assert "6.9e+602" in logistic_2000.to_markdown().split("Growth")[1]       # the growth table too
+    records = list(csv.DictReader(io.StringIO(logistic_2000.to_csv())))
+    assert int(records[1]["f_tree"]) == tree
+    assert json.loads(logistic_2000.to_json())["rows"][1]["f_tree"] == tree
+    picture = logistic_2000.plot(tmp_path / "logistic.png")
+    assert picture.stat().st_size > 10_000
+
+
+def huge_report() -> SwellReport:
+    """Report data as swell makes it, with counts beyond 4,300 digits (building them would take minutes)."""
+    rows = []
+    for n in (10 ** 4, 10 ** 5):
+        rows.append({"n": n, "inputs": 1, "f_dag": 3 * n + 3, "f_tree": 6 * 2 ** n - 5, "f_ops": 3 * n,
+                     "diff_dag": 8 * n, "diff_tree": "skipped" if n > 10 ** 4 else 9 * 2 ** (n + 4),
+                     "grad_dag": 8 * n, "forward_ops": 7 * n, "reverse_ops": 7 * n})
+    return SwellReport("logistic", "huge", rows, list(rows[0]), notes=["n = 100000: diff tree skipped"])
+
+
+def test_reports_with_counts_beyond_4300_digits_print_and_plot(tmp_path):
+    report = huge_report()
+    text = report.to_text()
+    assert "6.0e+30103" in text and "1.2e+3011" in text and "skipped" in text
+    markdown = report.to_markdown()
+    assert " 6.0e+30103 |" in markdown and "| 5.0e+27092 |" in markdown     # the growth ratio ≈ 2^90000
+    records = list(csv.DictReader(io.StringIO(report.to_csv())))
+    assert records[1]["f_tree"] == "5.99401e+30103" and records[1]["diff_tree"] == "skipped"
+    document = json.loads(report.to_json())
+    assert document["rows"][0]["f_tree"] == 6 * 2 ** 10 ** 4 - 5           # 3,012 digits: exact
+    assert document["rows"][1]["f_tree"] == "5.99401e+30103"                # 30,104 digits: 6 of them
+    tree_growth = report.growth()[1]
+    assert tree_growth["ratio"] is None and tree_growth["exponent"] == pytest.approx(27092.7, abs=0.1)
+    picture = report.plot(tmp_path / "huge.png")
+    assert picture.stat().st_size > 10_000
+
+
+def test_a_tree_count_over_budget_is_skipped_with_its_estimate(monkeypatch):
+    monkeypatch.setattr(swell_module, "TREE_WORK_LIMIT", 10_000)
+    report = dx.swell("logistic", [200], sympy=False, timings=False)
+    assert report.column("f_tree") == ["skipped"] and report.column("diff_tree") == ["skipped"]
+    assert report.column("f_dag") == [603]
+    assert any("f tree skipped" in note and "≈9.642e+60" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("family, n, reach", [
+    ("logistic", 10 ** 20, "166,665"), ("logistic", 200_000, "166,665"), ("product", 600, "49"),
+    ("mlp", 1000, "22"),
+])
+def test_members_too_large_to_build_are_refused_up_front(family, n, reach):
+    start = time.perf_counter()
+    with pytest.raises(DiffexploreError, match=f"over the limit of 500,000.*near n = {reach}"):
+        dx.swell(family, [n], sympy=False, timings=False)
+    assert time.perf_counter() - start < 5
+
+
+def test_too_many_sizes_are_refused_before_they_are_listed():
+    with pytest.raises(DiffexploreError, match="100,000,000 sizes; a report measures at most 1,000"):
+        parse_sizes("1:100000000")
+    with pytest.raises(DiffexploreError, match="at most 1,000"):
+        dx.swell("x**n", range(10 ** 20), sympy=False, timings=False)
+
+
+def test_render_summarises_a_12000_node_chain_with_its_exact_tree_count():
+    """logistic(4000) has 12,003 nodes, far over max_nodes: its size table shows the tree count
+    6·2⁴⁰⁰⁰ − 5 ≈ 7.9e+1204 (exact within the budget; estimated with ≈ beyond it)."""
+    f = families.logistic(4000)
+    source = dx.render(f, views="original").source
+    assert "12,003" in source and decimal_text(6 * 2 ** 4000 - 5, 2) == "7.9e+1204" and "7.9e+1204" in source
+    view, _note = summary_view("original", ["original"], [f], max_nodes=10)
+    assert view.boxes[0].rows[2].cells == ("nodes written as a tree", "7.9e+1204")
+
+
+def test_render_summary_estimates_a_tree_count_beyond_its_budget(monkeypatch):
+    monkeypatch.setattr(summary_module, "SUMMARY_TREE_WORK", 100)
+    view, _note = summary_view("original", ["original"], [families.logistic(4000)], max_nodes=10)
+    assert view.boxes[0].rows[2].cells == ("nodes written as a tree", "≈7.9e+1204")

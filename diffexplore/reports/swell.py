@@ -30,7 +30,7 @@ import math
 import statistics
 import sys
 import timeit
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,16 +40,28 @@ from tqdm import tqdm
 
 from ..derivatives import grad
 from ..errors import DiffexploreError, SympyTimeout
-from ..graph import Node, free_variables, size
+from ..graph import Node, free_variables, gc_paused, nodes
+from ..sizes import TREE_WORK_LIMIT, exact_or_text, format_count, log10_count, tree_count
 from ..symbolic import diff, gradient_graph
 from ..sympy_bridge import run_with_timeout, sympy_cse_size, sympy_diff_size
 from . import families
 from .operation_counts import OperationCounts, operation_counts
 
 __all__ = ["swell", "SwellReport", "Column", "COLUMNS", "OperationCounts", "operation_counts",
-           "parse_sizes", "format_seconds", "FORMATS"]
+           "parse_sizes", "format_seconds", "check_plot_path", "FORMATS", "MAX_SIZES", "MAX_WORK",
+           "LONG_RUN_SECONDS"]
 
 FORMATS = ("table", "md", "csv", "json")
+
+#: The most sizes (rows) one report measures.
+MAX_SIZES = 1000
+#: The largest member a report builds, in f's DAG nodes × inputs: every input gets its own derivative,
+#: each up to a few times f's DAG, so this bounds the derivative graphs built (about 700 bytes a node).
+#: At the limit a row takes about a minute and 1.5 GB: logistic n ≤ 166,665, product n ≤ 500, mlp
+#: n ≤ 157; the logistic row at n = 10⁵ (300,003 nodes) takes about 45 s.
+MAX_WORK = 500_000
+#: A timing run longer than this is reported once instead of as the median of several runs.
+LONG_RUN_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -100,16 +112,34 @@ _SYMPY_STEPS = ("diff", "cse")
 # ---- one row -----------------------------------------------------------------------------------------
 
 
-def _structure(f: Node) -> dict[str, int]:
+def _tree_cell(key: str, order: list[Node], roots: list[Node]) -> tuple[Any, str | None]:
+    """An exact tree count, or ``"skipped"`` and a note (with the log-space estimate) when counting it
+    exactly would take longer than :data:`~diffexplore.sizes.TREE_WORK_LIMIT` allows."""
+    count = tree_count(order, roots, max_work=TREE_WORK_LIMIT)
+    if count.exact is not None:
+        return count.exact, None
+    return "skipped", (f"{_BY_KEY[key].header} skipped: counting it exactly needs more than the budget "
+                       f"of {format_count(TREE_WORK_LIMIT, separators=True)} bits of additions "
+                       f"({len(order):,} DAG nodes); estimated in log space it is {count.text(4)}")
+
+
+def _structure(f: Node) -> tuple[dict[str, Any], list[str]]:
+    """The size columns of one row, and notes on cells left out. Tree counts drop each node's count
+    after its last use, so memory stays near the widest cut of the DAG."""
     names = [v.name for v in free_variables(f)]
-    function_size = size(f)
-    derivatives = size([diff(f, name) for name in names])
-    gradient = size(list(gradient_graph(f).values())) if names else derivatives
+    with gc_paused():
+        order = nodes(f)
+        f_tree, f_note = _tree_cell("f_tree", order, [f])
+        derivatives = [diff(f, name) for name in names]
+        derivative_order = nodes(derivatives)
+        diff_tree, diff_note = _tree_cell("diff_tree", derivative_order, derivatives)
+        grad_dag = len(nodes(list(gradient_graph(f).values()))) if names else len(derivative_order)
     counts = operation_counts(f)
-    return {"inputs": len(names), "f_dag": function_size.dag_nodes, "f_tree": function_size.tree_nodes,
-            "f_ops": function_size.ops, "diff_dag": derivatives.dag_nodes,
-            "diff_tree": derivatives.tree_nodes, "grad_dag": gradient.dag_nodes,
-            "forward_ops": counts.forward, "reverse_ops": counts.reverse}
+    cells = {"inputs": len(names), "f_dag": len(order), "f_tree": f_tree,
+             "f_ops": sum(1 for node in order if node.args), "diff_dag": len(derivative_order),
+             "diff_tree": diff_tree, "grad_dag": grad_dag,
+             "forward_ops": counts.forward, "reverse_ops": counts.reverse}
+    return cells, [note for note in (f_note, diff_note) if note]
 
 
 _SYMPY_FUNCTIONS = {"diff": sympy_diff_size, "cse": sympy_cse_size}
@@ -128,9 +158,12 @@ def _sympy_cell(step: str, f: Node, timeout: float | None) -> tuple[Any, Any, st
 
 
 def _median_seconds(call: Callable[[], Any], repeats: int) -> float:
-    """Median seconds per call over ``repeats`` runs of a loop long enough (~2 ms) to time reliably."""
+    """Median seconds per call over ``repeats`` runs of a loop long enough (~2 ms) to time reliably; a
+    call longer than :data:`LONG_RUN_SECONDS` is timed once."""
     timer = timeit.Timer(call)
     once = max(timer.timeit(number=1), 1e-9)
+    if once > LONG_RUN_SECONDS:
+        return once
     number = max(1, min(10_000, int(0.002 / once)))
     return statistics.median(timer.repeat(repeat=repeats, number=number)) / number
 
@@ -156,6 +189,19 @@ class _Progress(tqdm):
 # ---- the report --------------------------------------------------------------------------------------
 
 
+def _ratio_text(growth: Mapping[str, Any]) -> str:
+    """A growth ratio with 3 decimals, or as a power of ten when it is astronomically large."""
+    if growth["log10_ratio"] is None:
+        return ""
+    if growth["ratio"] is not None and growth["log10_ratio"] < 15:
+        return f"{growth['ratio']:.3f}"
+    exponent = math.floor(growth["log10_ratio"])
+    mantissa = 10 ** (growth["log10_ratio"] - exponent)
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.1f}e+{exponent}"
+
+
 def format_seconds(seconds: Any) -> str:
     """A time with 4 significant digits in a readable unit (other cell values as they are).
 
@@ -171,16 +217,33 @@ def format_seconds(seconds: Any) -> str:
     return f"{seconds:.4g} s"
 
 
-def _numbers(values: Iterable[Any]) -> list[float]:
-    """Cell values as floats for plotting: text cells and values a log axis cannot show become NaN."""
+#: Above 10^this a size panel plots log10 of the counts on a linear axis (floats end near 1.8e308).
+_LOG_AXIS_ABOVE = 300
+
+
+def _log10s(values: Iterable[Any]) -> list[float]:
+    """log10 of each positive number cell, computed in log space for integers of any length; text cells
+    (``timeout``, ``skipped``) and values a log axis cannot show become NaN.
+
+    >>> [round(v, 3) for v in _log10s([100, 6 * 2 ** 5000 - 5, "skipped", 0, 0.01])]
+    [2.0, 1505.928, nan, nan, -2.0]
+    """
     out = []
     for v in values:
-        try:
-            number = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
-        except OverflowError:
-            number = float("inf")
-        out.append(number if number > 0 else float("nan"))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            out.append(math.nan)
+        else:
+            out.append(log10_count(v) if isinstance(v, int) else math.log10(v))
     return out
+
+
+def _cell(value: Any, group: str) -> str:
+    """A table cell: times in a readable unit, counts in full or as a power of ten (2.1e+602)."""
+    if group == "time":
+        return format_seconds(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_count(value)
+    return str(value)
 
 
 @dataclass
@@ -217,8 +280,7 @@ class SwellReport:
     def _table(self, include: str) -> tuple[list[str], list[list[str]]]:
         columns = self.columns(include)
         headers = [c.header for c in columns]
-        body = [[format_seconds(row[c.key]) if c.group == "time" else str(row[c.key]) for c in columns]
-                for row in self.rows]
+        body = [[_cell(row[c.key], c.group) for c in columns] for row in self.rows]
         return headers, body
 
     def _aligns(self, include: str) -> tuple[str, ...]:
@@ -259,9 +321,15 @@ class SwellReport:
         ratio and the exponent k with ratio = (n1/n0)^k (about 1 for linear growth, 2 for quadratic; for
         exponential growth k is large and keeps rising with n).
 
+        Ratios and exponents are computed in log space, so they work for counts of any length;
+        ``log10_ratio`` is always there, ``ratio`` is None when it does not fit a float.
+
         >>> g = swell("logistic", [3, 4], sympy=False, timings=False).growth()
         >>> [(r["header"], r["difference"], r["ratio"], r["exponent"]) for r in g][:2]
         [('f DAG', 3, 1.25, 0.78), ('f tree', 48, 2.116, 2.61)]
+        >>> g = swell("logistic", [1, 2000], sympy=False, timings=False).growth()
+        >>> g[1]["header"], format_count(g[1]["to"]), round(g[1]["log10_ratio"], 3), g[1]["exponent"]
+        ('f tree', '6.9e+602', 601.993, 182.37)
         """
         if len(self.rows) < 2:
             return []
@@ -272,11 +340,14 @@ class SwellReport:
             a, b = before.get(c.key), last.get(c.key)
             if c.key in ("n", "formula", "inputs") or not all(isinstance(v, int) for v in (a, b)):
                 continue
-            exponent = None
-            if a > 0 and b > 0 and 0 < n0 < n1:
-                exponent = round(math.log(b / a) / math.log(n1 / n0), 2)
+            exponent = log10_ratio = ratio = None
+            if a > 0 and b > 0:
+                log10_ratio = log10_count(b) - log10_count(a)
+                ratio = round(10 ** log10_ratio, 3) if log10_ratio < 300 else None
+                if 0 < n0 < n1:
+                    exponent = round(log10_ratio / math.log10(n1 / n0), 2)
             out.append({"key": c.key, "header": c.header, "from": a, "to": b, "difference": b - a,
-                        "ratio": round(b / a, 3) if a else None, "exponent": exponent})
+                        "ratio": ratio, "log10_ratio": log10_ratio, "exponent": exponent})
         return out
 
     def _reverse_ratio(self) -> str | None:
@@ -292,9 +363,8 @@ class SwellReport:
         if not growth:
             return []
         n0, n1 = self.rows[-2]["n"], self.rows[-1]["n"]
-        table = [[g["header"], str(g["from"]), str(g["to"]), str(g["difference"]),
-                  "" if g["ratio"] is None else f"{g['ratio']:.3f}",
-                  "" if g["exponent"] is None else f"{g['exponent']:.2f}"] for g in growth]
+        table = [[g["header"], format_count(g["from"]), format_count(g["to"]), format_count(g["difference"]),
+                  _ratio_text(g), "" if g["exponent"] is None else f"{g['exponent']:.2f}"] for g in growth]
         lines = [f"Growth from n = {n0} to n = {n1}. The exponent k solves ratio = ({n1}/{n0})^k: about 1 "
                  "for linear growth, 2 for quadratic; exponential growth gives a large k that keeps rising "
                  "with n.", "",
@@ -329,11 +399,12 @@ class SwellReport:
 
     def _records(self, include: str) -> list[dict[str, Any]]:
         columns = self.columns(include)
-        return [{c.key: (float(f"{row[c.key]:.4g}") if isinstance(row[c.key], float) else row[c.key])
-                 for c in columns} for row in self.rows]
+        return [{c.key: (float(f"{row[c.key]:.4g}") if isinstance(row[c.key], float)
+                         else exact_or_text(row[c.key])) for c in columns} for row in self.rows]
 
     def to_csv(self, include: str = "all") -> str:
-        """CSV with the column keys as header; times in seconds (4 significant digits).
+        """CSV with the column keys as header; times in seconds (4 significant digits); counts exact, or
+        with 6 significant digits (``5.94039e+301030``) beyond 4,300 digits.
 
         >>> print(swell("nested-sin", [1, 2], sympy=False, timings=False).to_csv(), end="")
         n,inputs,f_dag,f_tree,f_ops,diff_dag,diff_tree,grad_dag,forward_ops,reverse_ops
@@ -348,7 +419,8 @@ class SwellReport:
         return buffer.getvalue()
 
     def to_json(self, include: str = "all") -> str:
-        """JSON: the family, what each column means, and the rows (exact integers; times in seconds)."""
+        """JSON: the family, what each column means, and the rows (times in seconds; counts as exact
+        integers, or as text with 6 significant digits, ``"5.94039e+301030"``, beyond 4,300 digits)."""
         document = {"family": self.family, "description": self.description,
                     "columns": {c.key: c.meaning for c in self.columns(include)},
                     "rows": self._records(include), "notes": self.notes}
@@ -381,10 +453,35 @@ class SwellReport:
         Trees are solid lines, shared DAGs dashed, AD operation counts dotted; series with identical
         values are drawn once with both names.
         """
-        return _plot(self, Path(path), logx=logx)
+        return _plot(self, check_plot_path(path), logx=logx)
 
 
 # ---- the plot ---------------------------------------------------------------------------------------
+
+
+def check_plot_path(path: str | Path, option: str = "plot") -> Path:
+    """``path`` as a Path if a plot can be written there: its folder exists (none is created) and its
+    extension is one Matplotlib writes; otherwise an error naming the file and what is allowed.
+
+    >>> try:
+    ...     check_plot_path("/no/such/folder/plot.png")
+    ... except DiffexploreError as error:
+    ...     print(str(error).split(": ")[1])
+    the folder '/no/such/folder' does not exist (create it first)
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+    path = Path(path)
+    allowed = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in allowed:
+        raise DiffexploreError(f"cannot {option} to {str(path)!r}: the file name must end in one of "
+                               f"{', '.join('.' + t for t in sorted(allowed))}")
+    folder = path.parent
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "does not exist (create it first)"
+        raise DiffexploreError(f"cannot {option} to {str(path)!r}: the folder {str(folder)!r} {reason}")
+    if path.is_dir():
+        raise DiffexploreError(f"cannot {option} to {str(path)!r}: it is a folder")
+    return path
 
 # key -> (legend label, colour, line style, marker): trees solid, shared DAGs dashed, AD operations dotted.
 _SIZE_SERIES = {
@@ -411,20 +508,25 @@ _LEGEND_TITLES = {True: "solid: trees (no sharing)   dashed: shared DAGs   dotte
                   False: "solid: symbolic   dashed: after cse   dotted: automatic differentiation"}
 
 
-def _draw(axes, report: SwellReport, series: dict, ns: list[int]) -> None:
-    """One line per series; series with the same values are drawn once, their labels joined by '='."""
+def _draw(axes, report: SwellReport, series: dict, ns: list[int], log_values: bool = False) -> None:
+    """One line per series; series with the same values are drawn once, their labels joined by '='.
+    ``log_values``: draw log10 of each value (computed in log space) instead of the value."""
     drawn: dict[tuple, list[str]] = {}
     styles: dict[tuple, tuple] = {}
     for key, (label, colour, style, marker) in series.items():
         if key not in report.keys:
             continue
         values = tuple(report.column(key))
+        if all(math.isnan(v) for v in _log10s(values)):
+            continue                        # only text cells (timeout, skipped, error): nothing to draw
         drawn.setdefault(values, []).append(label)
         styles.setdefault(values, (colour, style, marker))
     for values, labels in drawn.items():
         colour, style, marker = styles[values]
         hollow = marker in "oD^" and style != "-"       # a ring: a near-equal series below stays visible
-        axes.plot(ns, _numbers(values), color=colour, linestyle=style, marker=marker,
+        logs = _log10s(values)
+        axes.plot(ns, logs if log_values else [10 ** v for v in logs], color=colour, linestyle=style,
+                  marker=marker,
                   markersize=8 if hollow else 5, markerfacecolor="none" if hollow else colour,
                   linewidth=1.8, label=" = ".join(labels))
 
@@ -439,9 +541,11 @@ def _plot(report: SwellReport, path: Path, logx: bool) -> Path:
     figure = Figure(figsize=(13.5, 6.2) if timed else (7.5, 6.2), layout="constrained")
     FigureCanvasAgg(figure)
     panels = figure.subplots(1, 2 if timed else 1, squeeze=False)[0]
-    _draw(panels[0], report, _SIZE_SERIES, ns)
+    huge = max((v for key in _SIZE_SERIES if key in report.keys for v in _log10s(report.column(key))
+                if not math.isnan(v)), default=0.0) > _LOG_AXIS_ABOVE
+    _draw(panels[0], report, _SIZE_SERIES, ns, log_values=huge)
     panels[0].set_title("sizes and operation counts")
-    panels[0].set_ylabel("count (log scale)")
+    panels[0].set_ylabel("log₁₀ of the count" if huge else "count (log scale)")
     if timed:
         _draw(panels[1], report, _TIME_SERIES, ns)
         for key, marker in (("sympy_diff_s", "x"), ("sympy_cse_s", "+")):
@@ -455,7 +559,8 @@ def _plot(report: SwellReport, path: Path, logx: bool) -> Path:
         panels[1].set_title("measured times (this machine)")
         panels[1].set_ylabel("seconds (log scale)")
     for axes in panels:
-        axes.set_yscale("log")
+        if not (huge and axes is panels[0]):
+            axes.set_yscale("log")
         axes.set_xlabel("n")
         if logx:
             axes.set_xscale("log", base=2)
@@ -467,12 +572,7 @@ def _plot(report: SwellReport, path: Path, logx: bool) -> Path:
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=9, frameon=False,
                     title=_LEGEND_TITLES[axes is panels[0]], title_fontsize=9)
     figure.suptitle(f"Expression swell: {report.family}  ({report.description})", fontsize=12)
-    allowed = figure.canvas.get_supported_filetypes()
-    if path.suffix.lstrip(".").lower() not in allowed:
-        raise DiffexploreError(f"cannot plot to {str(path)!r}: the file name must end in one of "
-                               f"{', '.join('.' + t for t in sorted(allowed))}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=110)
     except OSError as exc:
         raise DiffexploreError(f"cannot write the plot to {str(path)!r}: {exc.strerror or exc}") from None
@@ -499,6 +599,10 @@ def parse_sizes(text: str) -> list[int]:
             if step < 1 or stop < start:
                 raise DiffexploreError(f"--n {text!r}: a range goes up from start to stop with a step of 1 "
                                        f"or more; {allowed}")
+            count = (stop - start) // step + 1
+            if count > MAX_SIZES:
+                raise DiffexploreError(f"--n {text!r} has {format_count(count, separators=True)} sizes; a "
+                                       f"report measures at most {MAX_SIZES:,} (use a step: 1:10000:100)")
             sizes = list(range(start, stop + 1, step))
         else:
             sizes = [int(p) for p in text.split(",")]
@@ -506,7 +610,127 @@ def parse_sizes(text: str) -> list[int]:
         raise DiffexploreError(f"--n {text!r} is not a list of sizes; {allowed}") from None
     if any(n < 0 for n in sizes):
         raise DiffexploreError(f"--n {text!r}: sizes are whole numbers 0 or more; {allowed}")
+    if len(set(sizes)) > MAX_SIZES:
+        raise DiffexploreError(f"--n {text!r} has {len(set(sizes)):,} sizes; a report measures at most "
+                               f"{MAX_SIZES:,}")
     return sorted(set(sizes))
+
+
+@dataclass(frozen=True)
+class _Probe:
+    n: int
+    dag_nodes: int
+    inputs: int
+
+    @property
+    def work(self) -> int:
+        return self.dag_nodes * max(1, self.inputs)
+
+
+def _build(chosen: families.Family, n: int) -> Node:
+    try:
+        return chosen.build(n)
+    except (OverflowError, RecursionError, MemoryError) as exc:
+        raise DiffexploreError(f"family {chosen.name!r} cannot build size n = {format_count(n)} "
+                               f"({type(exc).__name__}: {exc})") from None
+
+
+def _probe(chosen: families.Family, n: int) -> _Probe:
+    order = nodes(_build(chosen, n))
+    return _Probe(n, len(order), sum(1 for node in order if node.is_variable))
+
+
+@dataclass(frozen=True)
+class _Growth:
+    """work(n) ≈ work(P) + a·(n^k − P^k), fitted to the probes at P/4, P/2 and P: the increments between
+    doublings grow by 2^k (exact for a·n^k + b, so an offset such as the logistic map's 3n + 3 does not
+    bend the estimate)."""
+
+    last: _Probe
+    increment: float       # work(P) − work(P/2)
+    exponent: float        # k
+
+    @classmethod
+    def fit(cls, probes: list[_Probe]) -> _Growth:
+        last = probes[-1]
+        if len(probes) == 1:
+            return cls(last, last.work / 2, 1.0)        # through the origin: work ∝ n
+        increment = last.work - probes[-2].work
+        exponent = 1.0
+        if len(probes) >= 3 and increment > 0:
+            earlier = probes[-2].work - probes[-3].work
+            exponent = max(0.0, math.log2(increment / earlier)) if earlier > 0 else 1.0
+        return cls(last, max(0.0, increment), exponent)
+
+    def _scale(self) -> float:
+        return self.increment / (1 - 2 ** -self.exponent) if self.exponent > 0 else 0.0
+
+    def log10_at(self, n: int) -> float:
+        """log10 of the predicted work at n >= P (in log space: n may be 10^20)."""
+        if self.exponent == 0 or self.increment == 0:
+            return math.log10(self.last.work)
+        log10_rise = self.exponent * math.log10(n / self.last.n)
+        growth = math.log10(self._scale()) + log10_rise + math.log10(max(1e-300, 1 - 10 ** -log10_rise))
+        return max(math.log10(self.last.work), growth) + math.log10(1 + 10 ** -abs(
+            growth - math.log10(self.last.work)))
+
+    def reaches(self, work: float) -> float | None:
+        """The n at which the predicted work reaches ``work`` (None if it never grows)."""
+        if self.exponent == 0 or self.increment == 0:
+            return None
+        return self.last.n * (1 + (work - self.last.work) / self._scale()) ** (1 / self.exponent)
+
+
+def _too_large(chosen: families.Family, n: int, growth: _Growth, log10_work: float) -> DiffexploreError:
+    last = growth.last
+    reach = growth.reaches(MAX_WORK)
+    plural = "s" if last.inputs != 1 else ""
+    return DiffexploreError(
+        f"family {chosen.name!r} at n = {format_count(n, separators=True)} is too large to measure: f's DAG "
+        f"nodes × inputs would be about {_power_text(log10_work)} (at n = {last.n:,}: {last.dag_nodes:,} "
+        f"nodes × {last.inputs:,} input{plural}), over the limit of {MAX_WORK:,} (one derivative per "
+        f"input, each a few times f's size, must fit in memory and time)"
+        + ("" if reach is None else f"; it reaches the limit near n = {int(reach):,}"))
+
+
+def _power_text(log10: float) -> str:
+    """An estimate given by its log10: a rounded whole number below a million, else 3.4e+12."""
+    if log10 < 6:
+        return f"{round(10 ** log10):,}"
+    exponent = math.floor(log10)
+    return f"{10 ** (log10 - exponent):.1f}e+{exponent}"
+
+
+def check_buildable(chosen: families.Family, sizes: Sequence[int]) -> None:
+    """Refuse, before building anything large, sizes whose member would exceed :data:`MAX_WORK` (f's
+    DAG nodes × inputs). Small members (n = 1, 2, 4, … while they stay under 1/64 of the limit, so
+    probing costs little; at most 40 of them) are built and measured, and the work at the largest size
+    is extrapolated from the last three (:class:`_Growth`). The report checks each member again once it
+    is built.
+
+    >>> try:
+    ...     check_buildable(families.get("logistic"), [10 ** 20])
+    ... except DiffexploreError as error:
+    ...     print(str(error).split(": ", 1)[1].split(" (")[0])
+    f's DAG nodes × inputs would be about 3.0e+20
+    """
+    largest = max(sizes)
+    probes: list[_Probe] = []
+    n = max(chosen.min_size, 1)
+    with gc_paused():
+        while n < largest:
+            probes.append(_probe(chosen, n))
+            if probes[-1].work > MAX_WORK:
+                growth = _Growth.fit(probes)
+                raise _too_large(chosen, largest, growth, growth.log10_at(largest))
+            if (probes[-1].work > MAX_WORK // 64 and len(probes) >= 3) or len(probes) >= 40:
+                break
+            n *= 2
+    if probes:
+        growth = _Growth.fit(probes)
+        log10_work = growth.log10_at(largest)
+        if log10_work > math.log10(MAX_WORK):
+            raise _too_large(chosen, largest, growth, log10_work)
 
 
 def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, float] | None = None,
@@ -530,7 +754,18 @@ def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, f
     if timeout is not None and not timeout > 0:
         raise DiffexploreError(f"timeout must be a positive number of seconds (or None for no budget), "
                                f"got {timeout!r}")
+    if sizes is not None and hasattr(sizes, "__len__"):
+        try:
+            count = len(sizes)
+        except OverflowError:
+            count = math.inf
+        if count > MAX_SIZES:
+            raise DiffexploreError(f"{format_count(count) if count != math.inf else 'too many'} sizes; a "
+                                   f"report measures at most {MAX_SIZES:,}")
     sizes = chosen.check_sizes(list(sizes) if sizes is not None else list(chosen.default_sizes))
+    if len(set(sizes)) > MAX_SIZES:
+        raise DiffexploreError(f"{len(set(sizes)):,} sizes; a report measures at most {MAX_SIZES:,}")
+    check_buildable(chosen, sizes)
     keys = ["n"] + (["formula"] if chosen.label else []) + [
         "inputs", "f_dag", "f_tree", "f_ops", "diff_dag", "diff_tree", "grad_dag"]
     keys += ["sympy_diff_ops", "sympy_cse_ops"] if sympy else []
@@ -546,11 +781,16 @@ def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, f
     with _Progress(total=len(sizes) * steps_per_size, desc=f"swell {chosen.name}", unit="step",
                    disable=not progress, leave=False, file=sys.stderr) as bar:
         for n in sizes:
-            f = chosen.build(n)
+            f = _build(chosen, n)
+            work = _Probe(n, len(nodes(f)), len(free_variables(f)))
+            if work.work > MAX_WORK:
+                raise _too_large(chosen, n, _Growth(work, 0.0, 0.0), math.log10(work.work))
             row: dict[str, Any] = {"n": n}
             if chosen.label:
                 row["formula"] = chosen.label(n)
-            row.update(_structure(f))
+            cells, skipped = _structure(f)
+            row.update(cells)
+            notes += [f"n = {n}: {note}" for note in skipped]
             bar.update()
             for step in _SYMPY_STEPS if sympy else ():
                 if step in ran_out and n > ran_out[step]:
