@@ -185,3 +185,38 @@ def test_cli_steps_and_cost(capsys, tmp_path):
     assert "reverse" in capsys.readouterr().out
     assert main(["cost", "--widths", "1,ten"]) == 2
     assert "whole numbers" in capsys.readouterr().err
+
+
+# ---- the round-off guide and where plots go ------------------------------------------------------------
+
+
+def test_round_off_guide_is_eps_times_f_over_h_not_f_prime():
+    """f(x + h) − f(x) loses about ε·|f(x)| to rounding, so the forward difference's round-off error is
+    about ε·|f(x)|/h. For f = 1000 + x at x = 1 (|f| = 1001, |f′| = 1) the guide must follow |f|, and
+    at h = 1e-12 the measured forward error is within a factor 10 of ε·1001/h, far above ε·1/h."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = step_sweep("1000 + x", {"x": 1.0}, schemes=["forward"])
+    assert sweep.value == 1001.0 and sweep.reference == 1.0
+    fig, ax = plt.subplots()
+    sweep._guides(ax)
+    guide = next(line for line in ax.get_lines() if "round-off" in line.get_label())
+    assert guide.get_label() == "round-off ≈ ε·|f(x)|/h"
+    h, error = guide.get_data()
+    assert error[0] == pytest.approx(EPS * 1001.0 / h[0])
+    plt.close(fig)
+    k = int(np.argmin(np.abs(sweep.steps - 1e-12)))
+    measured = sweep.errors["forward"][k]
+    assert EPS * 1001 / sweep.steps[k] / 10 < measured < EPS * 1001 / sweep.steps[k] * 10
+
+
+def test_a_plot_into_a_missing_folder_or_unknown_format_is_refused(exp_sweep, tmp_path):
+    with pytest.raises(DiffexploreError, match="does not exist"):
+        exp_sweep.plot(tmp_path / "missing" / "steps.png")
+    with pytest.raises(DiffexploreError, match=r"\.png"):
+        exp_sweep.plot(tmp_path / "steps.txt")
+    with pytest.raises(DiffexploreError, match="does not exist"):
+        cost_table(widths=[1, 2]).plot(tmp_path / "missing" / "cost.png")
+    assert list(tmp_path.iterdir()) == []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from . import point
+
 SEED = "1 + x + exp(sin(x*y))"
 
 
 def add_parser(sub):
     p = sub.add_parser("demo", help="the seed example 1 + x + exp(sin(x*y)) by every method")
-    p.add_argument("--at", default="x=1,y=2", help="the point (default x=1,y=2)")
+    p.add_argument("--at", type=point, default="x=1,y=2", help="the point (default x=1,y=2)")
     return p
 
 

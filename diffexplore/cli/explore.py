@@ -5,26 +5,33 @@ from __future__ import annotations
 
 import sys
 
+from . import MAX_DRAWN_NODES, digits, max_nodes, output_file, point, seed, write_text
+
 
 def add_parser(sub):
+    from ..explorer import MAX_EXPLORE_NODES
     from ..render import DEFAULT_MAX_NODES, DERIVATIVES
     p = sub.add_parser("explore",
                        help="interactive HTML page: step through the forward and reverse sweeps in a browser")
     p.add_argument("expr", nargs="?", help='a formula, e.g. "1 + x + exp(sin(x*y))"')
     p.add_argument("--python", metavar="FILE:FUNC", help="trace a Python function instead of a formula")
-    p.add_argument("--at", required=True, help="the point, e.g. x=1,y=2 (its order numbers the inputs)")
+    p.add_argument("--at", type=point, required=True,
+                   help="the point, e.g. x=1,y=2 (its order numbers the inputs)")
     p.add_argument("--wrt", help="variable(s) of the symbolic view, e.g. x or x,y (default: all)")
-    p.add_argument("--seed", help="the forward-mode seed selected at first: a variable (x) or values "
-                                  "(x=1,y=0.5); default: --wrt, else the first input")
+    p.add_argument("--seed", type=seed, help="the forward-mode seed selected at first: a variable (x) or "
+                                             "values (x=1,y=0.5); default: --wrt, else the first input")
     p.add_argument("--derivative", choices=DERIVATIVES, default="pruned",
                    help="symbolic view: pruned diff (default), raw chain rule, or the gradient graph")
-    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
-                   help=f"views with more nodes become a size table (default {DEFAULT_MAX_NODES})")
-    p.add_argument("--digits", type=int, default=4, help="significant digits of numbers (default 4)")
+    p.add_argument("--max-nodes", type=max_nodes, default=DEFAULT_MAX_NODES,
+                   help=f"views with more nodes become a size table (default {DEFAULT_MAX_NODES}, "
+                        f"at most {MAX_DRAWN_NODES:,})")
+    p.add_argument("--digits", type=digits, default=4,
+                   help="significant digits of numbers, 1 to 17 (default 4)")
     p.add_argument("--order", choices=["levels", "evaluation"], default="levels",
                    help="trace table numbering: level by level (default) or in dx.nodes order")
-    p.add_argument("-o", "--output", metavar="FILE.html",
-                   help="write the page here (default: the HTML on standard output)")
+    p.add_argument("-o", "--output", metavar="FILE.html", type=output_file(),
+                   help="write the page here, into an existing folder (default: the HTML on standard "
+                        f"output); graphs of more than {MAX_EXPLORE_NODES:,} nodes are refused")
     return p
 
 
@@ -41,5 +48,5 @@ def run(args) -> int:
     if not args.output:
         sys.stdout.write(page.html)
         return 0
-    print(page.save(args.output))
+    print(write_text(args.output, page.html))
     return 0

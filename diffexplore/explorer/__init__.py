@@ -39,10 +39,16 @@ from .seeds import seed_options
 from .svg import view_panes
 from .table import trace_tables
 
-__all__ = ["explore", "Explorer"]
+__all__ = ["explore", "Explorer", "MAX_EXPLORE_NODES", "MAX_EXPLORE_WORK"]
 
 #: The iframe height of the page in a notebook.
 NOTEBOOK_HEIGHT = 780
+#: The largest graph the explorer shows, in DAG nodes: every node is two or more steps of the page, so
+#: the page grows by about 1.3 kB a node (12.6 MB and 12 s at 10,000 nodes; 174 MB at 100,000).
+MAX_EXPLORE_NODES = 10_000
+#: The largest DAG nodes × inputs of the symbolic view (one derivative per input): product(400), 800
+#: nodes × 400 inputs, takes about 20 s; at the limit, about 10 s.
+MAX_EXPLORE_WORK = 200_000
 
 
 @dataclass
@@ -65,7 +71,10 @@ class Explorer:
         True
         """
         path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
+        try:
+            path.write_text(self.html, encoding="utf-8")
+        except OSError as exc:
+            raise DiffexploreError(f"cannot write the page to {str(path)!r}: {exc.strerror or exc}") from None
         return path
 
     def _repr_html_(self) -> str:
@@ -88,6 +97,27 @@ def _inputs(f: Node, point: Mapping[str, Any]) -> tuple[list[str], dict[str, tup
     return order, {name: variables[name].shape for name in order}
 
 
+def _check_size(f: Node, wrt: str | Sequence[str] | None) -> list[Node]:
+    """f's nodes, or an error when the page would be too large (:data:`MAX_EXPLORE_NODES`,
+    :data:`MAX_EXPLORE_WORK`)."""
+    order = nodes(f)
+    advice = ("draw it with dx.render / diffexplore render (large views become size tables) or explore a "
+              "smaller instance")
+    if len(order) > MAX_EXPLORE_NODES:
+        raise DiffexploreError(f"f has {len(order):,} nodes; the explorer shows at most "
+                               f"{MAX_EXPLORE_NODES:,} (its page grows by about 1.3 kB a node, 12.6 MB at "
+                               f"the limit); {advice}")
+    inputs = sum(1 for n in order if n.is_variable)
+    if wrt is not None:
+        inputs = len([w for w in wrt.split(",") if w.strip()] if isinstance(wrt, str) else list(wrt))
+    work = len(order) * max(1, inputs)
+    if work > MAX_EXPLORE_WORK:
+        raise DiffexploreError(f"f has {len(order):,} nodes and its symbolic view {inputs:,} derivatives "
+                               f"(one per input): {work:,} node-derivatives, over the explorer's limit of "
+                               f"{MAX_EXPLORE_WORK:,}; pass wrt= (--wrt) with fewer variables, or {advice}")
+    return order
+
+
 def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | None = None,
             seed: Mapping[str, Any] | str | None = None, *, derivative: str = "pruned",
             max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4, order: str = "levels") -> Explorer:
@@ -97,6 +127,8 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
     selected at first (a variable name or a mapping of tangents; default: the one ``wrt``, else the
     first input); the page offers a seed per input. ``derivative`` and ``max_nodes`` are the
     renderer's (views with more nodes are drawn as size tables and the page steps through the table);
+    graphs of more than :data:`MAX_EXPLORE_NODES` nodes (or :data:`MAX_EXPLORE_WORK` nodes × inputs of
+    the symbolic view) are refused;
     ``digits`` the significant digits shown; ``order`` the trace table's numbering (``levels`` or
     ``evaluation``). Array graphs are shown one array operation per step. The output must be a scalar.
 
@@ -108,6 +140,7 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
     [3.0, 3.0]
     """
     f = graph_of(f, at)
+    order_of_f = _check_size(f, wrt)
     if f.shape != ():
         raise ShapeError(f"the explorer's reverse sweep starts from a scalar output, but f has shape "
                          f"{f.shape}; reduce it first, e.g. with dx.sum(f)")
@@ -117,7 +150,6 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
     directions = [s.direction for s in seeds]
     forwards = [forward(f, point, seed=direction) for direction in directions]
     result = reverse(f, point)
-    order_of_f = nodes(f)
     names = short_names(order_of_f)
     lines = sweep_lines(f, point, names, directions, forwards, result, order=order, digits=digits)
     script = build_script(f, lines, names, digits)

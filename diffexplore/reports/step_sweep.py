@@ -31,6 +31,7 @@ from tabulate import tabulate
 
 from ..derivatives import grad
 from ..errors import DiffexploreError
+from ..evaluate import evaluate
 from ..formula import formula
 from ..graph import Node, constant, free_variables, size, variable
 from ..inputs import as_point
@@ -71,7 +72,8 @@ class StepSweep:
 
     ``errors[scheme]`` is an array aligned with ``steps`` (NaN where the step vanishes at x: x + h == x);
     ``best[scheme]`` the (step, error) with the smallest error; ``default_step[scheme]`` the step the
-    library uses and ``default_error[scheme]`` its error; ``reference`` the reverse-mode derivative.
+    library uses and ``default_error[scheme]`` its error; ``reference`` the reverse-mode derivative;
+    ``value`` f at the point (it sets the round-off: f(x + h) − f(x) loses about ε·|f(x)| to rounding).
     """
 
     function: str
@@ -84,6 +86,7 @@ class StepSweep:
     best: dict[str, tuple[float, float]]
     default_step: dict[str, float]
     default_error: dict[str, float]
+    value: float = math.nan
 
     @property
     def schemes(self) -> list[str]:
@@ -125,12 +128,14 @@ class StepSweep:
         return out.getvalue()
 
     def plot(self, path: str | Path, title: str | None = None) -> Path:
-        """Draw error against step (log-log), one line per scheme, best and default steps marked."""
+        """Draw error against step (log-log), one line per scheme, best and default steps marked, into
+        ``path`` (an image format Matplotlib writes, in an existing folder; otherwise an error)."""
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        path = Path(path)
+        from .swell import check_plot_path
+        path = check_plot_path(path)
         fig, ax = plt.subplots(figsize=(8, 5.2), dpi=130)
         h = self.steps
         floored = False
@@ -168,8 +173,7 @@ class StepSweep:
         ax.set_ylim(ERROR_FLOOR / 3, None)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-        fig.savefig(path, bbox_inches="tight")
-        plt.close(fig)
+        _save(fig, path)
         return path
 
     def _default_label(self) -> str:
@@ -179,11 +183,12 @@ class StepSweep:
         return text + (f" (off the axis: {'; '.join(off)})" if off else "")
 
     def _guides(self, ax) -> None:
-        """Faint reference lines in the legend: round-off ε|f'|/h, slopes 1 and 2 (under the curves)."""
-        scale = max(abs(self.reference), 1e-300)
-        left = np.array([1e-16, 1e-8])
-        ax.loglog(left, EPS * scale / left, color="dimgray", alpha=0.6, linestyle=":", linewidth=1.4,
-                  label="round-off ≈ ε·|f′|/h")
+        """Faint reference lines in the legend: round-off ε|f(x)|/h (the rounding error of f(x + h) − f(x),
+        about ε|f(x)|, divided by h; left out when f(x) = 0), slopes 1 and 2 (under the curves)."""
+        if math.isfinite(self.value) and self.value != 0:
+            left = np.array([1e-16, 1e-8])
+            ax.loglog(left, EPS * abs(self.value) / left, color="dimgray", alpha=0.6, linestyle=":",
+                      linewidth=1.4, label="round-off ≈ ε·|f(x)|/h")
         right = np.array([1e-4, 1e-1])
         guides = ((1, "forward", 8, "--", "h"), (2, "central", 60, "-.", "h²"))
         for slope, scheme, below, style, power in guides:
@@ -194,6 +199,17 @@ class StepSweep:
                 continue
             ax.loglog(right, anchor / below * (right / 1e-1) ** slope, color="gray", alpha=0.6,
                       linestyle=style, linewidth=1.2, label=f"slope {slope}: {scheme} truncation ∝ {power}")
+
+
+def _save(fig, path: Path, tight: bool = True) -> None:
+    """Save and close a figure, with an error naming the file if the system refuses."""
+    import matplotlib.pyplot as plt
+    try:
+        fig.savefig(path, bbox_inches="tight" if tight else None)
+    except OSError as exc:
+        raise DiffexploreError(f"cannot write the plot to {str(path)!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def _choose(f: Node, wrt: str | None) -> str:
@@ -238,6 +254,7 @@ def step_sweep(f: Node | str, at: Mapping[str, Any], wrt: str | None = None,
     if np.ndim(reference) != 0 or isinstance(reference, complex):
         raise DiffexploreError(f"a step sweep needs a real scalar point; {name} = {point[name]!r}")
     reference = float(reference)
+    value = float(np.real(evaluate(f, point)))
     h = np.array(DEFAULT_STEPS if steps is None else steps, dtype=float)
     if h.ndim != 1 or not len(h) or (h <= 0).any():
         raise DiffexploreError("steps must be a non-empty list of positive numbers, "
@@ -256,7 +273,7 @@ def step_sweep(f: Node | str, at: Mapping[str, Any], wrt: str | None = None,
         default_error[scheme] = float(abs(_difference(f, point, name, scheme, None) - reference))
     return StepSweep(function=label or formula(f, max_length=60), wrt=name, point=dict(point),
                      reference=reference, steps=h, derivatives=derivatives, errors=errors, best=best,
-                     default_step=default, default_error=default_error)
+                     default_step=default, default_error=default_error, value=value)
 
 
 def _difference(f: Node, point: dict, name: str, scheme: str, step: float | None) -> float:
@@ -403,11 +420,14 @@ class CostTable:
                            colalign=["right"] * len(headers)) + "\n")
 
     def plot(self, path: str | Path) -> Path:
-        """Operations (left) and, when measured, times (right) against W, log-log, with W and W² guides."""
+        """Operations (left) and, when measured, times (right) against W, log-log, with W and W² guides,
+        into ``path`` (an image format Matplotlib writes, in an existing folder; otherwise an error)."""
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from .swell import check_plot_path
+        path = check_plot_path(path)
         timed = [r for r in self.rows if r.seconds]
         panels = 2 if timed else 1
         fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.8), dpi=130, squeeze=False)
@@ -438,9 +458,8 @@ class CostTable:
             ax.legend(fontsize=8, loc="upper left")
         fig.suptitle(f"Cost of the full gradient of {self.function}", fontsize=11)
         fig.tight_layout()
-        fig.savefig(path)
-        plt.close(fig)
-        return Path(path)
+        _save(fig, path, tight=False)
+        return path
 
     @staticmethod
     def _guides(ax, widths: np.ndarray, reverse: list[float]) -> None:
