@@ -529,10 +529,16 @@ def size(*roots: Node | Sequence[Node]) -> Size:
 
 
 def _size(order: list[Node], roots) -> Size:
+    flat = [r for r in roots if isinstance(r, Node)] + [
+        as_node(v) for r in roots if not isinstance(r, Node) for v in r]
+    # A node's tree count is dropped after its last use: the counts grow exponentially (the logistic
+    # map's at 10^5 steps have ~30,000 digits), so keeping them all would take gigabytes.
+    last_use = {a: k for k, n in enumerate(order) for a in n.args}
+    keep = set(flat)
     tree: dict[Node, int] = {}
     depth: dict[Node, int] = {}
     ops = 0
-    for n in order:
+    for k, n in enumerate(order):
         args = n.args
         if not args:
             tree[n] = 1
@@ -547,7 +553,8 @@ def _size(order: list[Node], roots) -> Size:
                 deepest = depth[a]
         tree[n] = tree_nodes
         depth[n] = deepest + 1
-    flat = [r for r in roots if isinstance(r, Node)] + [
-        as_node(v) for r in roots if not isinstance(r, Node) for v in r]
+        for a in args:
+            if last_use[a] == k and a not in keep:
+                tree.pop(a, None)
     return Size(dag_nodes=len(order), tree_nodes=sum(tree[r] for r in flat),
                 ops=ops, depth=max((depth[r] for r in flat), default=0))

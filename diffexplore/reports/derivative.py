@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import SympyTimeout
 from ..formula import formula, let_form
 from ..graph import Node, size
+from ..sizes import format_count
 from ..symbolic import diff
 from ..sympy_bridge import latex as to_latex
 from ..sympy_bridge import simplify as sympy_simplify
@@ -16,7 +17,8 @@ FORMULA_LIMIT = 2000
 
 def _sizes(node: Node) -> str:
     s = size(node)
-    return f"{s.dag_nodes} DAG nodes, tree size {s.tree_nodes}, {s.ops} operations, depth {s.depth}"
+    return (f"{s.dag_nodes} DAG nodes, tree size {format_count(s.tree_nodes)}, {s.ops} operations, "
+            f"depth {s.depth}")
 
 
 def describe_derivative(f: Node, wrt: str, order: int = 1, prune: bool = True, simplify: bool = False,
