@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..derivatives import graph_of
-from ..errors import DiffexploreError, ShapeError
+from ..errors import DiffexploreError, ShapeError, SizeLimitError
 from ..evaluate import forward, reverse
 from ..formula import formula
 from ..graph import Node, nodes
@@ -104,7 +104,7 @@ def _check_size(f: Node, wrt: str | Sequence[str] | None) -> list[Node]:
     advice = ("draw it with dx.render / diffexplore render (large views become size tables) or explore a "
               "smaller instance")
     if len(order) > MAX_EXPLORE_NODES:
-        raise DiffexploreError(f"f has {len(order):,} nodes; the explorer shows at most "
+        raise SizeLimitError(f"f has {len(order):,} nodes; the explorer shows at most "
                                f"{MAX_EXPLORE_NODES:,} (its page grows by about 1.3 kB a node, 12.6 MB at "
                                f"the limit); {advice}")
     inputs = sum(1 for n in order if n.is_variable)
@@ -112,7 +112,7 @@ def _check_size(f: Node, wrt: str | Sequence[str] | None) -> list[Node]:
         inputs = len([w for w in wrt.split(",") if w.strip()] if isinstance(wrt, str) else list(wrt))
     work = len(order) * max(1, inputs)
     if work > MAX_EXPLORE_WORK:
-        raise DiffexploreError(f"f has {len(order):,} nodes and its symbolic view {inputs:,} derivatives "
+        raise SizeLimitError(f"f has {len(order):,} nodes and its symbolic view {inputs:,} derivatives "
                                f"(one per input): {work:,} node-derivatives, over the explorer's limit of "
                                f"{MAX_EXPLORE_WORK:,}; pass wrt= (--wrt) with fewer variables, or {advice}")
     return order

@@ -39,7 +39,7 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 from ..derivatives import grad
-from ..errors import DiffexploreError, SympyTimeout
+from ..errors import DiffexploreError, SizeLimitError, SympyTimeout
 from ..graph import Node, free_variables, gc_paused, nodes
 from ..sizes import TREE_WORK_LIMIT, exact_or_text, format_count, log10_count, tree_count
 from ..symbolic import diff, gradient_graph
@@ -601,7 +601,7 @@ def parse_sizes(text: str) -> list[int]:
                                        f"or more; {allowed}")
             count = (stop - start) // step + 1
             if count > MAX_SIZES:
-                raise DiffexploreError(f"--n {text!r} has {format_count(count, separators=True)} sizes; a "
+                raise SizeLimitError(f"--n {text!r} has {format_count(count, separators=True)} sizes; a "
                                        f"report measures at most {MAX_SIZES:,} (use a step: 1:10000:100)")
             sizes = list(range(start, stop + 1, step))
         else:
@@ -611,7 +611,7 @@ def parse_sizes(text: str) -> list[int]:
     if any(n < 0 for n in sizes):
         raise DiffexploreError(f"--n {text!r}: sizes are whole numbers 0 or more; {allowed}")
     if len(set(sizes)) > MAX_SIZES:
-        raise DiffexploreError(f"--n {text!r} has {len(set(sizes)):,} sizes; a report measures at most "
+        raise SizeLimitError(f"--n {text!r} has {len(set(sizes)):,} sizes; a report measures at most "
                                f"{MAX_SIZES:,}")
     return sorted(set(sizes))
 
@@ -681,11 +681,11 @@ class _Growth:
         return self.last.n * (1 + (work - self.last.work) / self._scale()) ** (1 / self.exponent)
 
 
-def _too_large(chosen: families.Family, n: int, growth: _Growth, log10_work: float) -> DiffexploreError:
+def _too_large(chosen: families.Family, n: int, growth: _Growth, log10_work: float) -> SizeLimitError:
     last = growth.last
     reach = growth.reaches(MAX_WORK)
     plural = "s" if last.inputs != 1 else ""
-    return DiffexploreError(
+    return SizeLimitError(
         f"family {chosen.name!r} at n = {format_count(n, separators=True)} is too large to measure: f's DAG "
         f"nodes × inputs would be about {_power_text(log10_work)} (at n = {last.n:,}: {last.dag_nodes:,} "
         f"nodes × {last.inputs:,} input{plural}), over the limit of {MAX_WORK:,} (one derivative per "
@@ -760,11 +760,11 @@ def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, f
         except OverflowError:
             count = math.inf
         if count > MAX_SIZES:
-            raise DiffexploreError(f"{format_count(count) if count != math.inf else 'too many'} sizes; a "
+            raise SizeLimitError(f"{format_count(count) if count != math.inf else 'too many'} sizes; a "
                                    f"report measures at most {MAX_SIZES:,}")
     sizes = chosen.check_sizes(list(sizes) if sizes is not None else list(chosen.default_sizes))
     if len(set(sizes)) > MAX_SIZES:
-        raise DiffexploreError(f"{len(set(sizes)):,} sizes; a report measures at most {MAX_SIZES:,}")
+        raise SizeLimitError(f"{len(set(sizes)):,} sizes; a report measures at most {MAX_SIZES:,}")
     check_buildable(chosen, sizes)
     keys = ["n"] + (["formula"] if chosen.label else []) + [
         "inputs", "f_dag", "f_tree", "f_ops", "diff_dag", "diff_tree", "grad_dag"]
