@@ -5,13 +5,21 @@
 facet, read both ways); :func:`simplify`, :func:`cse_form` and :func:`latex` give the human-readable
 face of a derivative. SymPy steps that can run for a long time go through :func:`run_with_timeout`,
 which runs them in a forked process and stops it when the budget is spent, so the caller always gets
-an answer promptly.
+an answer promptly; :func:`simplify` converts to SymPy and back inside that process, so its budget
+covers the whole call.
+
+SymPy's own algorithms (construction, printing, simplification) recurse once or more per level of an
+expression. They run in a thread with a large stack and a raised recursion limit (:func:`deep_call`),
+and the in-process calls refuse graphs deeper than :data:`SYMPY_MAX_DEPTH` levels up front (SymPy's
+time grows about quadratically with depth; a 2,000-level chain takes it minutes).
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,10 +27,16 @@ from typing import Any
 import sympy as sp
 
 from .errors import DiffexploreError, SympyTimeout
-from .graph import PRIMITIVES, Node, Primitive, apply, constant, nodes, variable
+from .graph import PRIMITIVES, Node, Primitive, apply, constant, nodes, size, variable
 from .rules import facet_index
 
-__all__ = ["to_sympy", "from_sympy", "simplify", "cse_form", "latex", "run_with_timeout", "symbol"]
+__all__ = ["to_sympy", "from_sympy", "simplify", "cse_form", "latex", "run_with_timeout", "symbol",
+           "deep_call", "SYMPY_MAX_DEPTH", "LATEX_MAX_TREE"]
+
+#: The deepest graph (levels from a leaf to the root) converted to SymPy in this process.
+SYMPY_MAX_DEPTH = 2000
+#: The largest expression (nodes written out as a tree, after SymPy's own evaluation) printed as LaTeX.
+LATEX_MAX_TREE = 100_000
 
 
 def symbol(name: str) -> sp.Symbol:
@@ -43,10 +57,34 @@ def _sympy_number(value: Any) -> sp.Expr:
 def to_sympy(node: Node) -> sp.Expr:
     """The SymPy expression of a graph, built in one pass over the DAG (shared nodes converted once).
 
+    A graph deeper than :data:`SYMPY_MAX_DEPTH` levels is refused with an error naming its size.
+
     >>> import diffexplore as dx
     >>> dx.to_sympy(dx.parse("1 + x + exp(sin(x*y))"))
     x + exp(sin(x*y)) + 1
     """
+    check_depth(node, "to_sympy")
+    return deep_call(_sympy_expression, (node,))
+
+
+def check_depth(node: Node, step: str) -> None:
+    """Refuse a graph deeper than :data:`SYMPY_MAX_DEPTH` for a SymPy step run in this process.
+
+    >>> import diffexplore as dx
+    >>> check_depth(dx.parse("sin(x)"), "to_sympy")
+    """
+    measured = size(node)
+    if measured.depth > SYMPY_MAX_DEPTH:
+        raise DiffexploreError(
+            f"{step}: the graph is {measured.depth:,} levels deep ({measured.dag_nodes:,} nodes); SymPy "
+            f"recurses through every level and its time grows about quadratically with depth, so graphs "
+            f"up to {SYMPY_MAX_DEPTH:,} levels are converted. Use dx.formula(f), dx.let_form(f) or "
+            "diffexplore's own derivatives for this graph, or dx.simplify(f, timeout=...), which runs "
+            "within a budget")
+
+
+def _sympy_expression(node: Node) -> sp.Expr:
+    """The SymPy expression of a graph (no depth check: run it through :func:`deep_call`)."""
     memo: dict[Node, sp.Expr] = {}
     for n in nodes(node):
         rule = n.rule
@@ -119,13 +157,19 @@ def from_sympy(expr: Any) -> Node:
     """A graph from a SymPy expression, for every function in the rule table.
 
     Sums and products become left-nested chains, ``x**(1/2)`` becomes ``sqrt(x)``, ``x**-1`` becomes
-    ``1/x`` and ``-1*x`` becomes ``-x``. Anything else is an error naming the function.
+    ``1/x`` and ``-1*x`` becomes ``-x``. Functions SymPy's ``simplify`` introduces that the table lacks
+    (``cosh``, ``sinh``, ``sech``, ``csch``, ``coth``, ``sec``, ``csc``, ``cot``) are written with the
+    table's functions; ``Heaviside(a, h)`` keeps its value ``h`` at 0 (``step`` is ``Heaviside(a, 0)``).
+    Anything else is an error naming the function, and so is a number that is not finite
+    (``oo``, ``zoo``, ``nan``, ``10**400``).
 
     >>> import sympy as sp
     >>> import diffexplore as dx
     >>> x = sp.Symbol("x")
     >>> str(dx.from_sympy(sp.sin(x) ** 2 + 1))
     '1 + sin(x)**2'
+    >>> str(dx.from_sympy(sp.cosh(x)))
+    '(exp(x) + exp(-x))/2'
     """
     from . import rules
     expr = sp.sympify(expr)
@@ -137,6 +181,7 @@ def from_sympy(expr: Any) -> Node:
         if e in built:
             continue
         if not expanded and e.args and not e.is_Number:
+            _check_known(e, functions)               # name the outermost unknown function, not its parts
             stack.append((e, True))
             stack.extend((a, False) for a in reversed(e.args) if a not in built)
             continue
@@ -148,14 +193,8 @@ def from_sympy(expr: Any) -> Node:
 def _convert(e: sp.Basic, args: list, functions: dict[Any, Primitive], rules) -> Node:
     if e.is_Symbol:
         return variable(e.name)
-    if e is sp.pi:
-        return constant(math.pi)
-    if e is sp.E:
-        return rules.exp(constant(1.0))
-    if e.is_Number:
-        if e.is_real:
-            return constant(float(e))
-        return constant(complex(e))
+    if e.is_Number or e.is_NumberSymbol or e in (sp.zoo, sp.nan):
+        return _number(e, rules)
     if e.is_Add:
         return _chain(args, "add")
     if e.is_Mul:
@@ -170,7 +209,7 @@ def _convert(e: sp.Basic, args: list, functions: dict[Any, Primitive], rules) ->
             return 1.0 / base
         return base ** exponent
     if isinstance(e, sp.Heaviside):
-        return rules.step(args[0])
+        return _heaviside(e, args[0], rules)
     if isinstance(e, (sp.Max, sp.Min)):
         combine = rules.maximum if isinstance(e, sp.Max) else rules.minimum
         out = args[0]
@@ -180,12 +219,96 @@ def _convert(e: sp.Basic, args: list, functions: dict[Any, Primitive], rules) ->
     rule = functions.get(e.func)
     if rule is not None:
         return apply(rule, *args)
-    if (isinstance(e, sp.Function) and e.func.__name__ in PRIMITIVES
-            and (isinstance(e, sp.core.function.AppliedUndef) or PRIMITIVES[e.func.__name__].user_defined)):
+    if _user_function(e):
         return apply(PRIMITIVES[e.func.__name__], *args)
+    if _rewritable(e):
+        return _REWRITES[e.func.__name__](rules, args[0])
+    raise _unknown(e, functions)
+
+
+def _user_function(e: sp.Basic) -> bool:
+    """An undefined SymPy function named like a primitive, or a user primitive's own SymPy function."""
+    return (isinstance(e, sp.Function) and e.func.__name__ in PRIMITIVES
+            and (isinstance(e, sp.core.function.AppliedUndef) or PRIMITIVES[e.func.__name__].user_defined))
+
+
+def _rewritable(e: sp.Basic) -> bool:
+    return getattr(e.func, "__name__", None) in _REWRITES and len(e.args) == 1
+
+
+def _check_known(e: sp.Basic, functions: dict[Any, Primitive]) -> None:
+    """Refuse, before converting its arguments, a compound expression no rule converts."""
+    if (e.is_Add or e.is_Mul or e.is_Pow or isinstance(e, (sp.Heaviside, sp.Max, sp.Min))
+            or e.func in functions or _user_function(e) or _rewritable(e)):
+        return
+    raise _unknown(e, functions)
+
+
+def _unknown(e: sp.Basic, functions: dict[Any, Primitive]) -> DiffexploreError:
     name = getattr(e.func, "__name__", type(e).__name__)
     known = ", ".join([*_STRUCTURAL, *(f.__name__ for f in functions), "numbers", "symbols"])
-    raise DiffexploreError(f"from_sympy: no rule for the SymPy function {name!r} (in {e}); known: {known}")
+    return DiffexploreError(f"from_sympy: no rule for the SymPy function {name!r} (in {_brief(e)}); known: "
+                            f"{known}; rewritten through them: {', '.join(_REWRITES)}")
+
+
+def _brief(e: sp.Basic, limit: int = 200) -> str:
+    text = str(e)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number(e: sp.Basic, rules) -> Node:
+    """A SymPy number as a constant node; one that is not a finite real number is refused."""
+    if e is sp.pi:
+        return constant(math.pi)
+    if e is sp.E:
+        return rules.exp(constant(1.0))
+    value = None
+    if e.is_finite and e.is_real:
+        try:
+            value = float(e)
+        except (OverflowError, TypeError, ValueError):
+            value = None
+    if value is None or not math.isfinite(value):
+        raise DiffexploreError(
+            f"from_sympy: {_brief(e, 60)} is not a finite float64 number, and diffexplore's constants are "
+            f"finite numbers (|c| up to {sys.float_info.max!r}); infinities, zoo and nan have no graph")
+    return constant(value)
+
+
+def _heaviside(e: sp.Basic, a: Node, rules) -> Node:
+    """``Heaviside(a, h)``: ``step`` (0 at 0) when h is 0, else ``step`` corrected to take h at 0."""
+    at_zero = e.args[1] if len(e.args) > 1 else sp.Rational(1, 2)
+    if not (at_zero.is_Number and at_zero.is_finite and at_zero.is_real):
+        raise DiffexploreError(f"from_sympy: {_brief(e, 60)} has the value {at_zero} at 0; diffexplore "
+                               "writes Heaviside(a, h) for a finite number h only "
+                               "(step(a) is Heaviside(a, 0))")
+    h = float(at_zero)
+    if h == 0.0:
+        return rules.step(a)
+    if h == 1.0:
+        return 1.0 - rules.step(-a)
+    return rules.step(a) + h * (1.0 - rules.step(a) - rules.step(-a))
+
+
+def _cosh(rules, a: Node) -> Node:
+    return (rules.exp(a) + rules.exp(-a)) / 2.0
+
+
+def _sinh(rules, a: Node) -> Node:
+    return rules.tanh(a) * _cosh(rules, a)          # accurate near 0, where exp(a) - exp(-a) cancels
+
+
+#: SymPy functions outside the rule table, by name, written with the table's functions (real arguments).
+_REWRITES: dict[str, Callable] = {
+    "cosh": _cosh,
+    "sinh": _sinh,
+    "sech": lambda rules, a: 1.0 / _cosh(rules, a),
+    "csch": lambda rules, a: 1.0 / _sinh(rules, a),
+    "coth": lambda rules, a: 1.0 / rules.tanh(a),
+    "sec": lambda rules, a: 1.0 / rules.cos(a),
+    "csc": lambda rules, a: 1.0 / rules.sin(a),
+    "cot": lambda rules, a: rules.cos(a) / rules.sin(a),
+}
 
 
 def _chain(args: list[Node], op: str) -> Node:
@@ -195,12 +318,71 @@ def _chain(args: list[Node], op: str) -> Node:
     return out
 
 
+# ---- deep expressions: SymPy recurses --------------------------------------------------------------------
+
+#: (thread stack bytes, recursion limit) for SymPy work in this process and in a forked child.
+_IN_PROCESS = (512 * 2 ** 20, 50_000)
+_IN_CHILD = (512 * 2 ** 20, 100_000)
+_deep_lock = threading.Lock()
+_deep_state = threading.local()
+
+
+def deep_call(fn: Callable, args: tuple = ()) -> Any:
+    """``fn(*args)`` in a thread with a 512 MB stack and a recursion limit of 50,000 (restored after).
+
+    SymPy recurses once or more per level of an expression; the main thread's stack and Python's
+    default limit of 1,000 stop it at a few hundred levels. The limit is process-wide while the call
+    runs (calls are serialised by a lock; a call from inside one runs directly). A recursion that still
+    runs out is reported as a :class:`DiffexploreError`, not a ``RecursionError``.
+
+    >>> deep_call(sum, ([1, 2, 3],))
+    6
+    """
+    if getattr(_deep_state, "inside", False):
+        return fn(*args)
+    with _deep_lock:
+        return _in_deep_thread(fn, args, *_IN_PROCESS)
+
+
+def _in_deep_thread(fn: Callable, args: tuple, stack_bytes: int, recursion_limit: int) -> Any:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        _deep_state.inside = True
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as exc:     # handed to the calling thread below
+            outcome["error"] = exc
+
+    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
+    try:
+        threading.stack_size(stack_bytes)
+        sys.setrecursionlimit(max(old_limit, recursion_limit))
+        worker = threading.Thread(target=run, name="diffexplore-sympy", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(old_stack)
+    try:
+        worker.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    error = outcome.get("error")
+    if isinstance(error, RecursionError):
+        raise DiffexploreError(f"SymPy step {getattr(fn, '__name__', 'step')} recursed deeper than "
+                               f"{recursion_limit:,} levels: the expression is too deep for SymPy") from None
+    if error is not None:
+        raise error
+    return outcome["value"]
+
+
 # ---- time budgets ------------------------------------------------------------------------------------
 
 
 def _child(conn, fn, args):
     try:
-        conn.send(("ok", fn(*args)))
+        conn.send(("ok", _in_deep_thread(fn, args, *_IN_CHILD)))
+    except DiffexploreError as exc:    # the parent raises it again, same type and message
+        conn.send(("raise", exc))
     except BaseException as exc:   # report every failure to the parent, then exit
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -210,10 +392,15 @@ def _child(conn, fn, args):
 def run_with_timeout(fn: Callable, args: tuple, timeout: float | None) -> tuple[Any, float]:
     """Run ``fn(*args)`` in a forked process and return (result, seconds); raise :class:`SympyTimeout`
     when ``timeout`` seconds pass first (the process is stopped, so the caller returns promptly).
-    ``timeout=None`` runs it here, without a budget."""
+    ``timeout=None`` runs it here, without a budget. Either way it runs through :func:`deep_call`'s
+    large stack; a :class:`DiffexploreError` raised in the process is raised here again.
+
+    >>> run_with_timeout(sum, ([1, 2, 3],), 10.0)[0]
+    6
+    """
     start = time.perf_counter()
     if timeout is None:
-        return fn(*args), time.perf_counter() - start
+        return deep_call(fn, args), time.perf_counter() - start
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
@@ -231,13 +418,15 @@ def run_with_timeout(fn: Callable, args: tuple, timeout: float | None) -> tuple[
             proc.kill()
         proc.join()
         parent.close()
+    if status == "raise":
+        raise payload
     if status == "error":
         raise DiffexploreError(f"SymPy failed: {payload}")
     return payload, time.perf_counter() - start
 
 
 def _derivatives(node: Node, names: list[str]) -> tuple[list, float]:
-    expression = to_sympy(node)
+    expression = _sympy_expression(node)
     start = time.perf_counter()
     derivatives = [sp.diff(expression, symbol(n)) for n in names]
     return derivatives, time.perf_counter() - start
@@ -258,19 +447,54 @@ def sympy_cse_size(node: Node, names: list[str]) -> tuple[int, float]:
     return sum(int(sp.count_ops(e)) for e in [e for _, e in replacements] + list(reduced)), seconds
 
 
-def _simplify_expr(expr):
-    return sp.simplify(expr)
+# ---- simplify: the whole round trip inside the budget -------------------------------------------------
+
+
+def _simplified(node: Node) -> Node:
+    """SymPy's simplified form of a graph, converted there and back."""
+    return from_sympy(sp.simplify(_sympy_expression(node)))
+
+
+def _program(node: Node) -> list[tuple[str, tuple[int, ...], Any]]:
+    """A graph as plain data, one (operation, argument positions, attribute) per node in order."""
+    order = nodes(node)
+    position = {n: i for i, n in enumerate(order)}
+    return [(n.rule.name, tuple(position[a] for a in n.args), n.attr) for n in order]
+
+
+def _from_program(program: list[tuple[str, tuple[int, ...], Any]]) -> Node:
+    """The graph of :func:`_program`'s data (the same shared nodes, rebuilt in this process)."""
+    built: list[Node] = []
+    for op, positions, attr in program:
+        if op == "var":
+            built.append(variable(attr[0], attr[1]))
+        elif op == "const":
+            built.append(constant(attr))
+        else:
+            built.append(apply(PRIMITIVES[op], *[built[i] for i in positions], attr=attr))
+    return built[-1]
+
+
+def _simplified_program(node: Node) -> list[tuple[str, tuple[int, ...], Any]]:
+    return _program(_simplified(node))
 
 
 def simplify(node: Node, timeout: float | None = 10.0) -> Node:
     """The graph of SymPy's simplified form (within ``timeout`` seconds, else :class:`SympyTimeout`).
 
+    The budget covers the whole call: the conversion to SymPy, ``sympy.simplify`` and the conversion
+    back run together in a forked process. ``timeout=None`` runs here, for graphs up to
+    :data:`SYMPY_MAX_DEPTH` levels deep.
+
     >>> import diffexplore as dx
     >>> str(dx.simplify(dx.parse("sin(x)**2 + cos(x)**2")))
     '1'
     """
-    result, _seconds = run_with_timeout(_simplify_expr, (to_sympy(node),), timeout)
-    return from_sympy(result)
+    if timeout is None:
+        check_depth(node, "simplify")
+        return deep_call(_simplified, (node,))
+    program, _seconds = run_with_timeout(_simplified_program, (node,), timeout)
+    return _from_program(program)
 
 
 def cse_form(node: Node) -> str:
@@ -281,7 +505,12 @@ def cse_form(node: Node) -> str:
     x0 = x*y
     x1 = y*exp(sin(x0))*cos(x0)
     """
-    replacements, reduced = sp.cse(to_sympy(node))
+    check_depth(node, "cse_form")
+    return deep_call(_cse_text, (node,))
+
+
+def _cse_text(node: Node) -> str:
+    replacements, reduced = sp.cse(_sympy_expression(node))
     lines = [f"{s} = {e}" for s, e in replacements]
     lines += [f"x{len(replacements)} = {r}" if replacements else str(r) for r in reduced]
     return "\n".join(lines)
@@ -290,8 +519,43 @@ def cse_form(node: Node) -> str:
 def latex(node: Node) -> str:
     """The LaTeX of a graph's expression (through SymPy).
 
+    A graph deeper than :data:`SYMPY_MAX_DEPTH`, or whose expression written out as a tree has more than
+    :data:`LATEX_MAX_TREE` nodes, is refused with an error naming its size.
+
     >>> import diffexplore as dx
     >>> dx.latex(dx.parse("exp(sin(x*y))"))
     'e^{\\\\sin{\\\\left(x y \\\\right)}}'
     """
-    return sp.latex(to_sympy(node))
+    check_depth(node, "latex")
+    return deep_call(_latex_text, (node,))
+
+
+def _latex_text(node: Node) -> str:
+    expression = _sympy_expression(node)
+    written = _tree_size(expression)
+    if written > LATEX_MAX_TREE:
+        raise DiffexploreError(
+            f"latex: the expression written out as a tree has {written:,} nodes (the graph has "
+            f"{size(node).dag_nodes:,}); LaTeX is printed up to {LATEX_MAX_TREE:,}. Use dx.cse_form(f) or "
+            "dx.let_form(f), which keep the sharing")
+    return sp.latex(expression)
+
+
+def _tree_size(expression: sp.Basic) -> int:
+    """The number of nodes of a SymPy expression written out as a tree (counted over its DAG, iteratively).
+
+    >>> _tree_size(sp.sin(sp.Symbol("x")) + 1)
+    4
+    """
+    sizes: dict[sp.Basic, int] = {}
+    stack: list[tuple[sp.Basic, bool]] = [(expression, False)]
+    while stack:
+        e, expanded = stack.pop()
+        if e in sizes:
+            continue
+        if expanded:
+            sizes[e] = 1 + sum(sizes[a] for a in e.args)
+            continue
+        stack.append((e, True))
+        stack.extend((a, False) for a in e.args if a not in sizes)
+    return sizes[expression]
