@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import DiffexploreError
+from ..output_paths import check_output_path, plot_extensions
 
 __all__ = ["main", "parse_point", "load_function", "whole_number", "seconds", "point", "output_file",
            "plot_file", "new_folder", "digits", "max_nodes", "write_text", "MAX_DIGITS", "MAX_SECONDS",
@@ -156,17 +157,6 @@ def _seed(text: str) -> str:
 seed = _type("seed", _seed)
 
 
-def _check_folder(path: Path) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        reason = "is not a folder" if folder.exists() else "does not exist (create it first)"
-        raise ValueError(f"cannot write {str(path)!r}: the folder {str(folder)!r} {reason}")
-    if path.is_dir():
-        raise ValueError(f"cannot write {str(path)!r}: it is a folder")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write {str(path)!r}: the folder {str(folder)!r} is not writable")
-
-
 def output_file(extensions: Sequence[str] | None = None) -> Callable:
     """A ``type=`` for a file to write: its folder must exist (none is created) and be writable, and
     its extension be one of ``extensions`` (any when None).
@@ -178,23 +168,13 @@ def output_file(extensions: Sequence[str] | None = None) -> Callable:
     the folder '/no/such/folder' does not exist (create it first)
     """
     def check(text: str) -> Path:
-        path = Path(text)
-        if not text.strip():
-            raise ValueError("the file name is empty")
-        extension = path.suffix.lower().lstrip(".")
-        if extensions is not None and extension not in extensions:
-            allowed = ", ".join("." + e for e in extensions)
-            raise ValueError(f"cannot write {text!r}: unknown extension {path.suffix or '(none)'!r}; "
-                             f"allowed: {allowed}")
-        _check_folder(path)
-        return path
+        return check_output_path(text, extensions)
     return _type("file", check)
 
 
 def plot_file(text: str) -> Path:
     """A ``type=`` for a plot: a file Matplotlib can write (by extension) in an existing folder."""
-    from matplotlib.backend_bases import FigureCanvasBase
-    return output_file(sorted(FigureCanvasBase.get_supported_filetypes()))(text)
+    return output_file(plot_extensions())(text)
 
 
 def _new_folder(text: str) -> Path:
@@ -204,7 +184,7 @@ def _new_folder(text: str) -> Path:
     if path.exists() and not path.is_dir():
         raise ValueError(f"{text!r} is a file, not a folder")
     if not path.exists():
-        _check_folder(path)
+        check_output_path(path)
     return path
 
 

@@ -36,6 +36,7 @@ from ..formula import formula
 from ..graph import Node, constant, free_variables, size, variable
 from ..inputs import as_point
 from ..numeric import EPS, SCHEMES, default_step, difference
+from ..output_paths import check_output_path, plot_extensions
 
 __all__ = ["step_sweep", "StepSweep", "DEFAULT_STEPS", "ERROR_FLOOR", "cost_table", "CostTable",
            "COST_FUNCTIONS", "COST_METHODS"]
@@ -134,8 +135,7 @@ class StepSweep:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from .swell import check_plot_path
-        path = check_plot_path(path)
+        path = check_output_path(path, plot_extensions(), "plot")
         fig, ax = plt.subplots(figsize=(8, 5.2), dpi=130)
         h = self.steps
         floored = False
@@ -426,8 +426,7 @@ class CostTable:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from .swell import check_plot_path
-        path = check_plot_path(path)
+        path = check_output_path(path, plot_extensions(), "plot")
         timed = [r for r in self.rows if r.seconds]
         panels = 2 if timed else 1
         fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.8), dpi=130, squeeze=False)

@@ -41,6 +41,7 @@ from tqdm import tqdm
 from ..derivatives import grad
 from ..errors import DiffexploreError, SizeLimitError, SympyTimeout
 from ..graph import Node, free_variables, gc_paused, nodes
+from ..output_paths import check_output_path, plot_extensions
 from ..sizes import TREE_WORK_LIMIT, exact_or_text, format_count, log10_count, tree_count
 from ..symbolic import diff, gradient_graph
 from ..sympy_bridge import run_with_timeout, sympy_cse_size, sympy_diff_size
@@ -48,7 +49,7 @@ from . import families
 from .operation_counts import OperationCounts, operation_counts
 
 __all__ = ["swell", "SwellReport", "Column", "COLUMNS", "OperationCounts", "operation_counts",
-           "parse_sizes", "format_seconds", "check_plot_path", "FORMATS", "MAX_SIZES", "MAX_WORK",
+           "parse_sizes", "format_seconds", "FORMATS", "MAX_SIZES", "MAX_WORK",
            "LONG_RUN_SECONDS"]
 
 FORMATS = ("table", "md", "csv", "json")
@@ -453,35 +454,11 @@ class SwellReport:
         Trees are solid lines, shared DAGs dashed, AD operation counts dotted; series with identical
         values are drawn once with both names.
         """
-        return _plot(self, check_plot_path(path), logx=logx)
+        return _plot(self, check_output_path(path, plot_extensions(), "plot"), logx=logx)
 
 
 # ---- the plot ---------------------------------------------------------------------------------------
 
-
-def check_plot_path(path: str | Path, option: str = "plot") -> Path:
-    """``path`` as a Path if a plot can be written there: its folder exists (none is created) and its
-    extension is one Matplotlib writes; otherwise an error naming the file and what is allowed.
-
-    >>> try:
-    ...     check_plot_path("/no/such/folder/plot.png")
-    ... except DiffexploreError as error:
-    ...     print(str(error).split(": ")[1])
-    the folder '/no/such/folder' does not exist (create it first)
-    """
-    from matplotlib.backend_bases import FigureCanvasBase
-    path = Path(path)
-    allowed = FigureCanvasBase.get_supported_filetypes()
-    if path.suffix.lstrip(".").lower() not in allowed:
-        raise DiffexploreError(f"cannot {option} to {str(path)!r}: the file name must end in one of "
-                               f"{', '.join('.' + t for t in sorted(allowed))}")
-    folder = path.parent
-    if not folder.is_dir():
-        reason = "is not a folder" if folder.exists() else "does not exist (create it first)"
-        raise DiffexploreError(f"cannot {option} to {str(path)!r}: the folder {str(folder)!r} {reason}")
-    if path.is_dir():
-        raise DiffexploreError(f"cannot {option} to {str(path)!r}: it is a folder")
-    return path
 
 # key -> (legend label, colour, line style, marker): trees solid, shared DAGs dashed, AD operations dotted.
 _SIZE_SERIES = {
