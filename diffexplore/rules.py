@@ -40,7 +40,7 @@ from .rule_checks import checked_jvp, checked_partial, checked_vjp
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
     "sin", "cos", "tan", "tanh", "sqrt", "sigmoid", "relu", "abs", "sign", "step", "maximum", "minimum",
-    "FUNCTIONS", "facet_index",
+    "log1p", "expm1", "sinh", "cosh", "atan", "stop_gradient", "FUNCTIONS", "facet_index",
 ]
 
 #: Functions a formula string may call, by name (filled by :func:`define`).
@@ -341,6 +341,39 @@ def _array_sigmoid(a):
 sigmoid = define("sigmoid", 1, _unary(_scalar_sigmoid, _array_sigmoid),
                  [lambda a, out: out * (1.0 - out)],
                  sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), label="σ")
+
+def _scalar_log1p(a: float) -> float:
+    if a <= -1.0:
+        raise ValueError("log1p needs an argument above -1")
+    return math.log1p(a)
+
+
+log1p = define("log1p", 1, _unary(_scalar_log1p, np.log1p),
+               [lambda a, out: 1.0 / (1.0 + a)],
+               sympy=lambda sp, a: sp.log(1 + a), numpy=np.log1p, latex=r"\operatorname{log1p}",
+               doc="log(1 + a), accurate for small a.")
+
+expm1 = define("expm1", 1, _unary(math.expm1, np.expm1),
+               [lambda a, out: out + 1.0],
+               sympy=lambda sp, a: sp.exp(a) - 1, numpy=np.expm1, latex=r"\operatorname{expm1}",
+               doc="exp(a) − 1, accurate for small a.")
+
+sinh = define("sinh", 1, _unary(math.sinh, np.sinh),
+              [lambda a, out: cosh(a)],
+              sympy="sinh", numpy=np.sinh, latex=r"\sinh")
+
+cosh = define("cosh", 1, _unary(math.cosh, np.cosh),
+              [lambda a, out: sinh(a)],
+              sympy="cosh", numpy=np.cosh, latex=r"\cosh")
+
+atan = define("atan", 1, _unary(math.atan, np.arctan),
+              [lambda a, out: 1.0 / (1.0 + a * a)],
+              sympy="atan", numpy=np.arctan, latex=r"\arctan", label="atan")
+
+stop_gradient = define("stop_gradient", 1, lambda a: a, [None],
+                       sympy=lambda sp, a: a, label="stop∇",
+                       doc="The value of a, with derivative zero: the graph stays valid at every point "
+                           "(a constant would hold one point's value).")
 
 # ---- kinks (subgradient conventions in the module docstring) -----------------------------------------
 relu = define("relu", 1, _unary(lambda a: 0.0 if a <= 0.0 else a,

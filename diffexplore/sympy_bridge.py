@@ -290,20 +290,10 @@ def _heaviside(e: sp.Basic, a: Node, rules) -> Node:
     return rules.step(a) + h * (1.0 - rules.step(a) - rules.step(-a))
 
 
-def _cosh(rules, a: Node) -> Node:
-    return (rules.exp(a) + rules.exp(-a)) / 2.0
-
-
-def _sinh(rules, a: Node) -> Node:
-    return rules.tanh(a) * _cosh(rules, a)          # accurate near 0, where exp(a) - exp(-a) cancels
-
-
 #: SymPy functions outside the rule table, by name, written with the table's functions (real arguments).
 _REWRITES: dict[str, Callable] = {
-    "cosh": _cosh,
-    "sinh": _sinh,
-    "sech": lambda rules, a: 1.0 / _cosh(rules, a),
-    "csch": lambda rules, a: 1.0 / _sinh(rules, a),
+    "sech": lambda rules, a: 1.0 / rules.cosh(a),
+    "csch": lambda rules, a: 1.0 / rules.sinh(a),
     "coth": lambda rules, a: 1.0 / rules.tanh(a),
     "sec": lambda rules, a: 1.0 / rules.cos(a),
     "csc": lambda rules, a: 1.0 / rules.sin(a),

@@ -31,6 +31,13 @@ WRAPPERS: dict[str, dict[str, Callable]] = {
     "sign": {"sign": lambda sign, a: sign(a) * a},            # zero derivative piece times a smooth one
     "step": {"step": lambda step, a: step(a) + a},
     "div": {"div": lambda div, a, b: div(a, 1 + b * b)},
+    "log1p": {"log1p": lambda log1p, a: log1p(a * a)},
+    "expm1": {"expm1": lambda expm1, a: expm1(dx.tanh(a))},
+    "sinh": {"sinh": lambda sinh, a: sinh(dx.tanh(a))},
+    "cosh": {"cosh": lambda cosh, a: cosh(dx.tanh(a))},
+    # Its derivative is zero by definition while differences see its value: drawn where that cannot
+    # show (times zero), beside the argument's own contribution.
+    "stop_gradient": {"stop_gradient": lambda stop_gradient, a: stop_gradient(a) * 0.0 + a},
     "pow": {"pow_const": lambda power, a, b: power(a, 2) + power(b, 3),
             "pow_real": lambda power, a, b: power(1 + a * a, 0.5) * b,
             "pow_var": lambda power, a, b: power(1.5 + dx.sin(a), dx.tanh(b))},
