@@ -14,8 +14,10 @@ from .errors import (DiffexploreError, DomainError, DotNotFound, MissingValueErr
 
 # build: the graph, the rule table, formulas, traced programs, user primitives, array units
 from .graph import Node, Primitive, Size, constant, free_variables, nodes, size, variable, variables
-from .rules import (abs, add, cos, define, div, exp, log, maximum, minimum, mul, neg, power,
-                    primitive_scope, relu, sigmoid, sign, sin, sqrt, step, sub, tan, tanh, undefine)
+from .rules import (abs, add, atan, cos, cosh, define, div, equal, exp, expm1, greater, greater_equal,
+                    less, less_equal, log, log1p, maximum, minimum, mul, neg, norm_cdf, not_equal, power,
+                    primitive_scope, relu, select, sigmoid, sign, sin, sinh, sqrt, step, stop_gradient, sub,
+                    tan, tanh, undefine)
 from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matmul, max_pool2d, mean,
                      one_hot, reshape, softmax_cross_entropy, sum, take, transpose)
 from .parse import parse

@@ -40,7 +40,8 @@ from .rule_checks import checked_jvp, checked_partial, checked_vjp
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
     "sin", "cos", "tan", "tanh", "sqrt", "sigmoid", "relu", "abs", "sign", "step", "maximum", "minimum",
-    "log1p", "expm1", "sinh", "cosh", "atan", "stop_gradient", "FUNCTIONS", "facet_index",
+    "log1p", "expm1", "sinh", "cosh", "atan", "stop_gradient", "norm_cdf", "greater", "greater_equal", "less",
+    "less_equal", "equal", "not_equal", "select", "FUNCTIONS", "facet_index",
 ]
 
 #: Functions a formula string may call, by name (filled by :func:`define`).
@@ -374,6 +375,55 @@ stop_gradient = define("stop_gradient", 1, lambda a: a, [None],
                        sympy=lambda sp, a: a, label="stop∇",
                        doc="The value of a, with derivative zero: the graph stays valid at every point "
                            "(a constant would hold one point's value).")
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _array_norm_cdf(a):
+    return np.vectorize(lambda v: 0.5 * math.erfc(-v * _SQRT_HALF), otypes=[float])(a)
+
+
+norm_cdf = define("norm_cdf", 1, _unary(lambda a: 0.5 * math.erfc(-a * _SQRT_HALF), _array_norm_cdf),
+                  [lambda a, out: _INV_SQRT_2PI * exp(-0.5 * (a * a))],
+                  latex=r"\Phi", label="Φ",
+                  doc="The standard normal distribution function Φ(a) = (1 + erf(a/√2))/2 (exact GELU is "
+                      "a·Φ(a)).")
+
+# ---- comparisons and selection: graph nodes whose derivative is zero in the condition ----------------
+
+
+def _comparison(name: str, compare: Callable, numpy_function: Any) -> Callable:
+    """A comparison as a primitive: 1.0 where it holds, else 0.0 (NaN compares false, as in NumPy); its
+    derivative is zero, so a graph that selects with it is valid on both sides. In SymPy it is a function
+    of its name (a Piecewise would not come back as the same node)."""
+    def impl(a, b):
+        if type(a) is float and type(b) is float:
+            return 1.0 if compare(a, b) else 0.0
+        return numpy_function(np.real(a), np.real(b)) + 0.0
+    return define(name, 2, impl, [None, None], numpy=numpy_function,
+                  doc=f"1.0 where a {name.replace('_', ' ')} b, else 0.0 (derivative zero).")
+
+
+greater = _comparison("greater", operator.gt, np.greater)
+greater_equal = _comparison("greater_equal", operator.ge, np.greater_equal)
+less = _comparison("less", operator.lt, np.less)
+less_equal = _comparison("less_equal", operator.le, np.less_equal)
+equal = _comparison("equal", operator.eq, np.equal)
+not_equal = _comparison("not_equal", operator.ne, np.not_equal)
+
+
+def _select(condition, a, b):
+    if type(condition) is float and type(a) is float and type(b) is float:
+        return a if condition != 0.0 else b
+    return np.where(np.real(condition) != 0, a, b)
+
+
+select = define("select", 3, _select,
+                [None, lambda c, a, b, out: select(c, 1.0, 0.0), lambda c, a, b, out: select(c, 0.0, 1.0)],
+                numpy=np.where,
+                doc="a where the condition is nonzero, else b (NumPy's where): the gradient flows to the "
+                    "chosen side only, and the condition's derivative is zero.")
 
 # ---- kinks (subgradient conventions in the module docstring) -----------------------------------------
 relu = define("relu", 1, _unary(lambda a: 0.0 if a <= 0.0 else a,

@@ -38,12 +38,15 @@ WRAPPERS: dict[str, dict[str, Callable]] = {
     # Its derivative is zero by definition while differences see its value: drawn where that cannot
     # show (times zero), beside the argument's own contribution.
     "stop_gradient": {"stop_gradient": lambda stop_gradient, a: stop_gradient(a) * 0.0 + a},
+    # Three operands: drawn as a binary building block (a select on a comparison of the two).
+    "select": {"select": lambda select, a, b: select(dx.greater(a, b), a * b, a + b)},
     "pow": {"pow_const": lambda power, a, b: power(a, 2) + power(b, 3),
             "pow_real": lambda power, a, b: power(1 + a * a, 0.5) * b,
             "pow_var": lambda power, a, b: power(1.5 + dx.sin(a), dx.tanh(b))},
 }
 #: Primitives with a kink (a point where the derivative jumps): finite differences lie near it.
-KINKS = {"relu", "abs", "sign", "step", "maximum", "minimum"}
+KINKS = {"relu", "abs", "sign", "step", "maximum", "minimum",
+         "greater", "greater_equal", "less", "less_equal", "equal", "not_equal"}
 
 
 def drawn_primitives() -> dict[str, Primitive]:
@@ -57,7 +60,7 @@ def _builders(arity: int) -> dict[str, Callable]:
     """Variant name -> builder of an expression from ``arity`` operands, for the drawn primitives."""
     builders: dict[str, Callable] = {}
     for name, rule in drawn_primitives().items():
-        if rule.arity != arity:
+        if rule.arity != arity and not (arity == 2 and rule.arity > 2 and name in WRAPPERS):
             continue
         function = FUNCTIONS[name]
         for variant, wrapper in WRAPPERS.get(name, {name: None}).items():

@@ -167,10 +167,10 @@ def test_from_sympy_names_an_unknown_function():
 @pytest.mark.parametrize("name", [name for name, function in FUNCTIONS.items()
                                   if function.rule.partials is not None and not function.rule.user_defined])
 def test_from_sympy_inverts_to_sympy_for_every_public_primitive_of_the_rule_table(name):
-    operands = dx.variables("x y")[:PRIMITIVES[name].arity]
+    operands = dx.variables("x y z")[:PRIMITIVES[name].arity]
     f = FUNCTIONS[name](*operands)
     back = dx.from_sympy(dx.to_sympy(f))
-    for at in ({"x": 0.7, "y": 1.9}, {"x": 2.5, "y": 0.4}):
+    for at in ({"x": 0.7, "y": 1.9, "z": -0.3}, {"x": 2.5, "y": 0.4, "z": 1.1}):
         assert dx.evaluate(back, at) == pytest.approx(dx.evaluate(f, at), rel=1e-14)
 
 
