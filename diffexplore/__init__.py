@@ -18,8 +18,8 @@ from .rules import (abs, add, atan, cos, cosh, define, div, equal, exp, expm1, g
                     less, less_equal, log, log1p, maximum, minimum, mul, neg, norm_cdf, not_equal, power,
                     primitive_scope, relu, select, sigmoid, sign, sin, sinh, sqrt, step, stop_gradient, sub,
                     tan, tanh, undefine)
-from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matmul, max_pool2d, mean,
-                     one_hot, reshape, softmax_cross_entropy, sum, take, transpose)
+from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matmul, max, max_pool2d, mean,
+                     min, one_hot, prod, reshape, softmax_cross_entropy, sum, take, transpose)
 from .parse import parse
 from .inputs import as_graph, as_point, resolve_wrt
 from .trace import BranchWarning, TraceWarning, trace

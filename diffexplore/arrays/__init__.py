@@ -12,10 +12,11 @@ array primitive in the rule table.
 ()
 """
 
-from .core import Index, concatenate, matmul, mean, one_hot, reshape, sum, take, transpose
+from .core import Index, concatenate, matmul, max, mean, min, one_hot, prod, reshape, sum, take, transpose
 from .layers import batch_norm, conv2d, dropout, log_softmax, max_pool2d, softmax_cross_entropy
 
 __all__ = [
-    "matmul", "transpose", "reshape", "sum", "mean", "concatenate", "take", "one_hot", "Index",
+    "matmul", "transpose", "reshape", "sum", "mean", "max", "min", "prod", "concatenate", "take", "one_hot",
+    "Index",
     "log_softmax", "softmax_cross_entropy", "conv2d", "max_pool2d", "dropout", "batch_norm",
 ]

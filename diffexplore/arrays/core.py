@@ -27,10 +27,11 @@ import numpy as np
 
 from ..errors import DiffexploreError, ShapeError
 from ..graph import Node
-from ..rules import broadcast_to, define, sum_to
+from ..rules import broadcast_to, define, equal, maximum, select, sum_to
 from .helpers import as_shape, attr_type, kept, normalise_axes, reduced, shape_of
 
-__all__ = ["matmul", "transpose", "reshape", "sum", "mean", "concatenate", "take", "one_hot", "Index"]
+__all__ = ["matmul", "transpose", "reshape", "sum", "mean", "max", "min", "prod", "concatenate", "take",
+           "one_hot", "Index"]
 
 
 def _scalar(value: Any) -> Any:
@@ -220,6 +221,80 @@ def mean(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False
     2.5
     """
     return _mean(a, attr=ReduceAttr(normalise_axes(axis, shape_of(a), "mean"), bool(keepdims)))
+
+
+# ---- reductions that choose or multiply: max, min, prod -------------------------------------------------
+
+
+def _chosen(a: Any, out: Any, attr) -> Any:
+    """Where ``a`` holds its reduction's value, each of k ties weighted 1/k (the gradient is split evenly,
+    as JAX and PyTorch split it); NaN where the value is NaN (a NaN has no place to go)."""
+    at = _reshaped(out, kept(shape_of(a), attr.axis)) if not attr.keepdims else out
+    hit = equal(a, at)
+    count = sum(hit, axis=attr.axis, keepdims=True)
+    return select(count, hit / maximum(count, 1.0), float("nan"))
+
+
+def _chooser(name: str, numpy_function: Any) -> Any:
+    return define(
+        name, 1, lambda a, attr: _scalar(numpy_function(a, axis=attr.axis, keepdims=attr.keepdims)), None,
+        public=False, has_attr=True, shape=_reduce_shape,
+        vjp=lambda g, a, out, attr: (_spread(g, a, attr) * _chosen(a, out, attr),),
+        jvp=lambda tangents, a, out, attr: sum(as_shape(tangents[0], a) * _chosen(a, out, attr),
+                                               axis=attr.axis, keepdims=attr.keepdims),
+        doc=f"The {name}imum over ``attr.axis`` (its gradient split evenly among ties).")
+
+
+_max = _chooser("max", np.max)
+_min = _chooser("min", np.min)
+
+
+def _prod_partial(a: Any, out: Any, attr) -> Any:
+    """∂prod/∂a_i = prod / a_i (a zero entry is a domain error, reported naming the node)."""
+    return (_reshaped(out, kept(shape_of(a), attr.axis)) if not attr.keepdims else out) / a
+
+
+_prod = define(
+    "prod", 1, lambda a, attr: _scalar(np.prod(a, axis=attr.axis, keepdims=attr.keepdims)), None,
+    public=False, has_attr=True, shape=_reduce_shape,
+    vjp=lambda g, a, out, attr: (_spread(g, a, attr) * _prod_partial(a, out, attr),),
+    jvp=lambda tangents, a, out, attr: sum(as_shape(tangents[0], a) * _prod_partial(a, out, attr),
+                                           axis=attr.axis, keepdims=attr.keepdims),
+    doc="The product over ``attr.axis`` (its derivative divides by each factor: zeros are refused).")
+
+
+def max(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Any:
+    """The largest element of ``a`` over ``axis`` (all axes by default), as NumPy's ``max``; its gradient
+    goes to the largest elements, split evenly among ties.
+
+    >>> import diffexplore as dx
+    >>> a = dx.variable("a", shape=(2, 3))
+    >>> dx.grad(dx.max(a), {"a": np.array([[1.0, 5.0, 2.0], [5.0, 0.0, 1.0]])})["a"]
+    array([[0. , 0.5, 0. ],
+           [0.5, 0. , 0. ]])
+    """
+    return _max(a, attr=ReduceAttr(normalise_axes(axis, shape_of(a), "max"), bool(keepdims)))
+
+
+def min(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Any:
+    """The smallest element of ``a`` over ``axis`` (all axes by default), as NumPy's ``min``.
+
+    >>> import diffexplore as dx
+    >>> dx.min(np.array([[1.0, 5.0], [-2.0, 0.0]]), axis=1)
+    array([ 1., -2.])
+    """
+    return _min(a, attr=ReduceAttr(normalise_axes(axis, shape_of(a), "min"), bool(keepdims)))
+
+
+def prod(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Any:
+    """The product of the elements of ``a`` over ``axis`` (all axes by default), as NumPy's ``prod``.
+
+    >>> import diffexplore as dx
+    >>> a = dx.variable("a", shape=(3,))
+    >>> dx.grad(dx.prod(a), {"a": np.array([2.0, 3.0, 4.0])})["a"]
+    array([12.,  8.,  6.])
+    """
+    return _prod(a, attr=ReduceAttr(normalise_axes(axis, shape_of(a), "prod"), bool(keepdims)))
 
 
 # ---- indexing: take and its adjoint ------------------------------------------------------------------
