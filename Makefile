@@ -12,7 +12,7 @@ setup: $(STAMP) dot
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,jax,torch]'
 	touch $(STAMP)
 
 # The Graphviz `dot` program comes from the system package, not from pip.

@@ -21,7 +21,7 @@ __all__ = ["as_graph", "as_point", "resolve_wrt"]
 
 
 def as_graph(f: Any) -> Node:
-    """A node as it is, a formula string parsed, a number as a constant node.
+    """A node as it is, a formula string parsed, an imported program its output, a number as a constant.
 
     >>> import diffexplore as dx
     >>> as_graph("x*y") is dx.parse("x*y"), as_graph(2).op
@@ -31,6 +31,12 @@ def as_graph(f: Any) -> Node:
         return f
     if isinstance(f, str):
         return parse(f)
+    imported = getattr(f, "__dx_graph__", None)        # an import from JAX or PyTorch: its output
+    if imported is not None:
+        try:
+            return imported()
+        except TypeError as exc:
+            raise DiffexploreError(str(exc)) from None
     return constant(f)
 
 

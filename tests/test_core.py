@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import math
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -269,3 +271,9 @@ def test_a_primitive_linear_in_some_arguments_must_say_what_the_others_are():
         assert dx.grad(half(x) * x, {"x": 3.0}, method="forward") == {"x": 3.0}
         with pytest.raises(dx.RuleError, match="'half_example' has no derivative rule \\(vjp\\)"):
             dx.grad(half(x) * x, {"x": 3.0})
+
+
+def test_importing_diffexplore_imports_neither_jax_nor_torch():
+    code = "import sys, diffexplore; print([m for m in ('jax', 'torch') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

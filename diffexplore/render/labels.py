@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import ArrayValue, Node
+from ..imports import framework_path
 
 __all__ = ["short_name", "short_names", "reserved_letters", "RESERVED", "format_value", "format_sum",
            "sum_equation", "shape_text", "expression", "MINUS"]
@@ -225,6 +226,7 @@ def expression(node: Node, names: dict[Node, str], digits: int = 4) -> str:
     rule = node.rule
     if rule.name == "var":
         name, shape = node.attr
+        name = framework_path(node) or name          # an imported leaf shows the path its user knows
         return f"{name} ({shape_text(shape)})" if shape else name
     if rule.name == "const":
         return format_value(node.value, digits)
