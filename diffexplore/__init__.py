@@ -23,7 +23,7 @@ from .arrays import (batch_norm, concatenate, conv2d, dropout, log_softmax, matm
 from .parse import parse
 from .inputs import as_graph, as_point, resolve_wrt
 from .trace import BranchWarning, TraceWarning, trace
-from .imports import Imported
+from .imports import Imported, from_jax, from_torch
 from . import nn
 
 # transform / evaluate: sweeps, symbolic derivatives, differences, the derivative operators

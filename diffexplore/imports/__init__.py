@@ -20,7 +20,7 @@ from typing import Any
 
 from ..graph import Node
 
-__all__ = ["Imported", "variable_names", "framework_paths", "framework_path"]
+__all__ = ["Imported", "variable_names", "framework_paths", "framework_path", "from_jax", "from_torch"]
 
 #: variable node -> its path in the framework it was imported from (``params['W1']``).
 framework_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -85,3 +85,17 @@ def variable_names(paths: Sequence[str], taken: Sequence[str] = ()) -> list[str]
 def framework_path(node: Node) -> str | None:
     """The framework path of an imported variable node, or None."""
     return framework_paths.get(node)
+
+
+def from_jax(fn: Any, *args: Any, **kwargs: Any) -> Imported:
+    """A JAX function's graph at example arguments, through its jaxpr (see :mod:`diffexplore.imports.jax`;
+    needs the ``jax`` extra)."""
+    from .jax import from_jax as convert
+    return convert(fn, *args, **kwargs)
+
+
+def from_torch(fn_or_module: Any, *args: Any, **kwargs: Any) -> Imported:
+    """A PyTorch function's or module's graph at example arguments, through torch.fx (see
+    :mod:`diffexplore.imports.torch`; needs the ``torch`` extra)."""
+    from .torch import from_torch as convert
+    return convert(fn_or_module, *args, **kwargs)
