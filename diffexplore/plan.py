@@ -80,7 +80,7 @@ class Plan:
     """
 
     __slots__ = ("order", "index", "roots", "ops", "constants", "variables", "active", "partial_steps",
-                 "_backward_terms", "__weakref__")
+                 "_backward_terms", "_all_scalar", "_constants_finite", "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
         with gc_paused():       # a plan allocates a few small tuples per node and no cycles
@@ -146,6 +146,15 @@ class Plan:
         self.active = active
         self.partial_steps = partial_steps
         self._backward_terms = _NOT_YET
+        self._all_scalar = None
+        self._constants_finite = None        # whether every constant is finite (set by the first sweep)
+
+    @property
+    def all_scalar(self) -> bool:
+        """Whether every node is a scalar (made on first use)."""
+        if self._all_scalar is None:
+            self._all_scalar = all(not n.shape for n in self.order)
+        return self._all_scalar
 
     @property
     def backward_terms(self) -> list | None:
@@ -320,6 +329,41 @@ def clear_plans() -> None:
     _plans.clear()
 
 
+class GuardRegistry(weakref.WeakKeyDictionary):
+    """node -> the check of the latest trace that produced it, keeping the checks of earlier traces
+    that produced the same node too (hash-consing shares it): a node two programs share is checked
+    against both, so tracing a second program never switches off the first one's guard."""
+
+    def __init__(self):
+        super().__init__()
+        self.earlier: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __setitem__(self, node: Node, check: Any) -> None:
+        previous = self.get(node)
+        if previous is not None and previous is not check:
+            self.earlier.setdefault(node, []).append(previous)
+        super().__setitem__(node, check)
+
+    def pop(self, node: Node, *default: Any) -> Any:
+        """Remove the latest check; the earlier traces' checks stay."""
+        previous = super().pop(node, *default)
+        if previous is not None and (not default or previous is not default[0]):
+            self.earlier.setdefault(node, []).append(previous)
+        return previous
+
+    def checks(self, node: Node) -> list:
+        """Every check registered for ``node``, the latest first."""
+        latest = self.get(node)
+        return ([latest] if latest is not None else []) + self.earlier.get(node, [])
+
+    def guarded(self) -> list[Node]:
+        """Every node with a check."""
+        return list({**dict.fromkeys(self.keys()), **dict.fromkeys(self.earlier.keys())})
+
+    def __bool__(self) -> bool:
+        return bool(len(self)) or bool(len(self.earlier))
+
+
 #: Checks run after every primal sweep of a graph that contains one of the keys: node -> callable
 #: (primals_by_node, point). dx.trace registers here the branch decisions a traced graph depends on.
-guards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+guards: GuardRegistry = GuardRegistry()

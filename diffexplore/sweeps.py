@@ -83,27 +83,68 @@ def leaf_values(p: Plan, at: Mapping[str, Any]) -> list:
 
 def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
     """Every node's value at the point ``at`` (normalised by :func:`~diffexplore.inputs.as_point`);
-    ``check=False`` skips the branch guards (for a caller that checked the source graph's already)."""
+    ``check=False`` skips the branch guards (for a caller that checked the source graph's already).
+
+    A value that leaves the float range or a NaN made from numbers is a :class:`DomainError` naming the
+    node, for floats as for arrays; an operation given a NaN or an infinity gives NaN (NaN in, NaN out)."""
     values = leaf_values(p, at)
-    i = -1
+    ops = p.ops
+    start = 0
+    while start is not None:
+        start = _run_ops(p, ops, start, values)
+    if not _sums_finite(p, values):
+        check_values(p, values)
+    if guards and check:
+        check_guards(p, values, at)
+    return values
+
+
+def _run_ops(p: Plan, ops: list, start: int, values: list) -> int | None:
+    """Run the operations from position ``start``; None when done, else the position to go on from
+    after an operation that failed on a NaN or infinite argument (its value is then NaN)."""
+    position, i = start - 1, -1
     try:
         with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for i, impl, idx, arity in p.ops:
+            for position in range(start, len(ops)):
+                i, impl, idx, arity = ops[position]
                 if arity == 2:
                     values[i] = impl(values[idx[0]], values[idx[1]])
                 elif arity == 1:
                     values[i] = impl(values[idx[0]])
                 else:
                     values[i] = impl(*[values[j] for j in idx])
+        return None
     except DOMAIN_ERRORS as exc:
-        raise domain_error(p, i, exc) from None
-    for r in p.roots:
-        if not is_finite(values[r]):
-            check_values(p, values)
-            break
-    if guards and check:
-        check_guards(p, values, at)
-    return values
+        _i, impl, idx, _arity = ops[position]
+        args = [values[j] for j in idx]
+        if all(is_finite(a) for a in args):
+            raise domain_error(p, i, exc) from None
+        values[i] = _propagated(impl, args)
+        return position + 1
+
+
+def _propagated(impl: Any, args: list) -> Any:
+    """An operation's value at NaN or infinite arguments: what NumPy gives without its warnings, or NaN
+    where Python's math refuses (math.sin(inf))."""
+    with np.errstate(all="ignore"):
+        try:
+            return impl(*args)
+        except DOMAIN_ERRORS:
+            shapes = [np.shape(a) for a in args]
+            shape = np.broadcast_shapes(*shapes) if shapes else ()
+            return float("nan") if not shape else np.full(shape, np.nan)
+
+
+def _sums_finite(p: Plan, values: list) -> bool:
+    """Whether every value is finite, told by one sum for a graph of scalars at a point of floats (an
+    infinity or NaN anywhere makes the sum one; a false alarm, a sum that overflows, costs only the scan
+    that follows), else by its outputs (NumPy raises where arrays overflow)."""
+    if p.all_scalar and type(values[p.roots[0]]) is float:
+        try:
+            return math.isfinite(sum(values))
+        except TypeError:
+            pass
+    return all(is_finite(values[r]) for r in p.roots)
 
 
 # ---- non-finite numbers: NaN and inf propagate, so the outputs tell whether to look for their source ----
@@ -121,8 +162,17 @@ def is_finite(value: Any) -> bool:
 
 def inputs_finite(p: Plan, values: list) -> bool:
     """Whether every variable's value and every constant of a swept plan is finite."""
-    return (all(is_finite(values[i]) for i, _name, _shape in p.variables)
-            and all(is_finite(values[i]) for i, _value in p.constants))
+    if p._constants_finite is None:
+        p._constants_finite = all(is_finite(value) for _i, value in p.constants)
+    return p._constants_finite and all(is_finite(values[i]) for i, _name, _shape in p.variables)
+
+
+def _number_errstate(p: Plan, values: list):
+    """NumPy's error handling for a derivative sweep over numbers: raise (a domain error is reported
+    naming the node), unless an input is NaN or infinite: then NaN propagates (NaN in, NaN out)."""
+    if inputs_finite(p, values):
+        return np.errstate(divide="raise", invalid="raise", over="raise")
+    return np.errstate(all="ignore")
 
 
 def _nonfinite(value: Any) -> str:
@@ -207,8 +257,7 @@ def check_guards(p: Plan, values: list, at: Mapping[str, Any]) -> None:
     primals = None
     roots = [p.order[r] for r in p.roots]
     for node in _outermost_guarded(p):
-        check = guards.get(node)
-        if check is not None:
+        for check in guards.checks(node):
             if primals is None:
                 primals = dict(zip(p.order, values, strict=True))
             if node in roots:
@@ -223,21 +272,22 @@ class DerivedGuard:
     derivative is valid exactly where its source is. Not re-entered while it runs (the source may
     contain the derivative's root: hash-consing shares nodes)."""
 
-    _running = threading.local()
+    _running = threading.local()         # the guards running in this thread (each enters once)
 
     def __init__(self, source: Node):
         self.source = source
 
     def __call__(self, primals: Mapping, at: Mapping[str, Any], part: Node | None = None) -> None:
-        if getattr(self._running, "active", False):
+        running = self._running.__dict__.setdefault("guards", set())
+        if id(self) in running:
             return
-        self._running.active = True
+        running.add(id(self))
         try:
             from .plan import plan
             p = plan(self.source)
             check_guards(p, primal_sweep(p, at, check=False), at)
         finally:
-            self._running.active = False
+            running.discard(id(self))
 
 
 def guard_derived(source: Node, derived: list[Node]) -> None:
@@ -259,7 +309,7 @@ _outermost: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _outermost_guarded(p: Plan) -> list[Node]:
     """The guarded nodes of a plan that no other guarded node of it contains (cached per plan and set
     of guarded nodes)."""
-    guarded = [n for n in guards.keys() if n in p.index]
+    guarded = [n for n in guards.guarded() if n in p.index]
     if len(guarded) <= 1:
         return guarded
     key = frozenset(guarded)
@@ -357,7 +407,7 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
     mul, add, fold, folds = algebra.mul, algebra.add, algebra.fold, algebra.folds
     i = -1
     try:
-        with algebra.errstate():
+        with algebra.errstate() if algebra is not NUMBERS else _number_errstate(p, values):
             for i, idx, terms, node in (p.partial_steps if steps is None else steps):
                 if terms:
                     total = None
@@ -406,7 +456,7 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     contribution)`` for every addition, in order."""
     if algebra is NUMBERS and p.backward_terms is not None:
         try:
-            with np.errstate(divide="raise", invalid="raise", over="raise"):
+            with _number_errstate(p, values):
                 backward_flat(p.backward_terms, values, adjoints, record)
         except _SweepError as failure:
             raise domain_error(p, failure.slot, failure.cause, "differentiating") from None
@@ -415,7 +465,7 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     active = p.active
     i = -1
     try:
-        with algebra.errstate():
+        with algebra.errstate() if algebra is not NUMBERS else _number_errstate(p, values):
             for i, idx, terms, node in reversed(p.partial_steps):
                 g = adjoints[i]
                 if g is None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import ArrayValue, Node
-from ..imports import framework_path
+from ..imports.imported import framework_path
 
 __all__ = ["short_name", "short_names", "reserved_letters", "RESERVED", "format_value", "format_sum",
            "sum_equation", "shape_text", "expression", "MINUS"]
