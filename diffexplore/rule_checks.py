@@ -12,7 +12,6 @@ each, which the hot loops of the sweeps do not pay for them.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -21,17 +20,31 @@ import numpy as np
 from .errors import DOMAIN_ERRORS, DiffexploreError, RuleError
 from .graph import Node, shape_of
 
-__all__ = ["checked_partial", "checked_vjp", "checked_jvp"]
+__all__ = ["checked_impl", "checked_partial", "checked_vjp", "checked_jvp"]
 
 
-def _result_shape(name: str, what: str, value: Any) -> tuple:
-    """The shape of a rule's result, refusing anything that is not a number, an array or a node."""
-    if isinstance(value, (Node, np.ndarray)):
+_NUMBER_TYPES = (int, float, complex, np.number)
+
+
+def _result_shape(name: str, what: str, value: Any, args: tuple = ()) -> tuple:
+    """The shape of a rule's result, refusing anything that is not a number (int, float, complex), a
+    NumPy array or a node; a node given numbers, or a complex number given real ones, is refused too."""
+    if isinstance(value, Node):
+        if args and not any(isinstance(a, Node) for a in args):
+            raise RuleError(f"the {what} of primitive {name!r} returned a graph node for numbers; given "
+                            "numbers, a rule returns a number or an array")
         return value.shape
-    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, bool):
-        return ()
-    raise RuleError(f"the {what} of primitive {name!r} returned {type(value).__name__} "
-                    f"{_short(value)}; a rule returns a number, a NumPy array or a node")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        kind = value.dtype.kind
+    elif isinstance(value, _NUMBER_TYPES) and not isinstance(value, (bool, np.bool_)):
+        kind = "c" if isinstance(value, (complex, np.complexfloating)) else "f"
+    else:
+        raise RuleError(f"the {what} of primitive {name!r} returned {type(value).__name__} "
+                        f"{_short(value)}; a rule returns a number, a NumPy array or a node")
+    if kind == "c" and args and not any(np.iscomplexobj(a) for a in args if not isinstance(a, Node)):
+        raise RuleError(f"the {what} of primitive {name!r} returned the complex {_short(value)} for real "
+                        "arguments")
+    return np.shape(value)
 
 
 def _short(value: Any) -> str:
@@ -68,13 +81,49 @@ def checked_partial(name: str, position: int, partial: Callable) -> Callable:
 
     def checked(*args, **kwargs):
         result = _call(name, what, partial, args, kwargs)
-        shape, out_shape = _result_shape(name, what, result), shape_of(args[-1])
+        shape, out_shape = _result_shape(name, what, result, args), shape_of(args[-1])
         if shape != out_shape and _broadcast(shape, out_shape) != out_shape:
             raise RuleError(f"the {what} of primitive {name!r} has shape {shape}, but its output has "
                             f"shape {out_shape}: an elementwise partial has the output's shape (or "
                             "broadcasts to it)")
+        _check_finite(name, what, result, args)
         return result
     return functools.wraps(partial)(checked)
+
+
+def _check_finite(name: str, what: str, result: Any, args: tuple) -> None:
+    """A rule's number that is not finite at finite arguments: the derivative does not exist there (a
+    ValueError, which the sweeps report as a DomainError naming the node)."""
+    if isinstance(result, Node):
+        return
+    numbers = [a for a in args if not isinstance(a, Node)]
+    with np.errstate(all="ignore"):
+        if np.all(np.isfinite(result)) or not all(np.all(np.isfinite(a)) for a in numbers):
+            return
+    if len(numbers) < len(args):          # building a derivative graph: the rule gave a constant
+        raise RuleError(f"the {what} of primitive {name!r} gave the constant {_short(result)}; a "
+                        "derivative graph holds finite constants only")
+    raise ValueError(f"the {what} of primitive {name!r} is {_short(result)} at finite arguments: the "
+                     "derivative is not a number there")
+
+
+def checked_impl(name: str, impl: Callable, shape: Callable | None, has_attr: bool) -> Callable:
+    """A user primitive's function whose value must be a number or an array of the output's shape (the
+    arguments' broadcast shape for an elementwise primitive, else ``shape(*argument shapes)``)."""
+    def checked(*args, **kwargs):
+        result = _call(name, "function", impl, args, kwargs)
+        got = _result_shape(name, "function", result, args)
+        arg_shapes = [np.shape(a) for a in args]
+        if shape is None:
+            expected = _broadcast(*arg_shapes) if arg_shapes else ()
+        else:
+            expected = tuple(shape(*arg_shapes, **kwargs) if has_attr else shape(*arg_shapes))
+        if expected is not None and got != expected:
+            raise RuleError(f"the function of primitive {name!r} returned shape {got} for arguments of "
+                            f"shape{'s' if len(arg_shapes) > 1 else ''} {', '.join(map(str, arg_shapes))}; "
+                            f"its output has shape {expected}")
+        return result
+    return functools.wraps(impl)(checked)
 
 
 def checked_vjp(name: str, vjp: Callable) -> Callable:
@@ -89,7 +138,7 @@ def checked_vjp(name: str, vjp: Callable) -> Callable:
             if cotangent is None:
                 continue
             what = f"vjp's cotangent for argument {position}"
-            shape = _result_shape(name, what, cotangent)
+            shape = _result_shape(name, what, cotangent, args_and_out)
             if shape != shape_of(arg):
                 raise RuleError(f"the {what} of primitive {name!r} has shape {shape}, but the argument "
                                 f"has shape {shape_of(arg)}")
@@ -102,7 +151,7 @@ def checked_jvp(name: str, jvp: Callable) -> Callable:
     def checked(tangents, *args_and_out, **kwargs):
         result = _call(name, "jvp", jvp, (tangents, *args_and_out), kwargs)
         if result is not None:
-            shape, out_shape = _result_shape(name, "jvp", result), shape_of(args_and_out[-1])
+            shape, out_shape = _result_shape(name, "jvp", result, args_and_out), shape_of(args_and_out[-1])
             if shape != out_shape:
                 raise RuleError(f"the jvp of primitive {name!r} has shape {shape}, but its output has "
                                 f"shape {out_shape}")
@@ -110,8 +159,8 @@ def checked_jvp(name: str, jvp: Callable) -> Callable:
     return functools.wraps(jvp)(checked)
 
 
-def _broadcast(a: tuple, b: tuple) -> tuple | None:
+def _broadcast(*shapes: tuple) -> tuple | None:
     try:
-        return np.broadcast_shapes(a, b)
+        return np.broadcast_shapes(*shapes)
     except ValueError:
         return None

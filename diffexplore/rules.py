@@ -35,7 +35,7 @@ import numpy as np
 
 from .errors import DiffexploreError
 from .graph import PRIMITIVES, Node, Primitive, apply, shape_of
-from .rule_checks import checked_jvp, checked_partial, checked_vjp
+from .rule_checks import checked_impl, checked_jvp, checked_partial, checked_vjp
 
 __all__ = [
     "define", "undefine", "primitive_scope", "add", "sub", "mul", "div", "neg", "power", "exp", "log",
@@ -103,6 +103,7 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
             None if p is None else checked_partial(name, k, p) for k, p in enumerate(partials)]
         vjp = None if vjp is None else checked_vjp(name, vjp)
         jvp = None if jvp is None else checked_jvp(name, jvp)
+        impl = None if impl is None else checked_impl(name, impl, shape, has_attr)
     rule = Primitive(name=name, arity=arity, impl=impl,
                      partials=tuple(partials) if partials is not None else None,
                      vjp=vjp, jvp=jvp, sympy=sympy, numpy=numpy, latex=latex, linear=positions,

@@ -333,3 +333,87 @@ def test_compile_refuses_a_graph_above_its_node_limit(monkeypatch):
         dx.compile(f)
     by_forward = dx.grad(f, {"x": 0.3}, method="forward")["x"]
     assert dx.grad(f, {"x": 0.3})["x"] == pytest.approx(by_forward, rel=1e-12)
+
+
+# ---- second round: what a hostile review found after the first fixes ----------------------------------
+
+
+@pytest.mark.parametrize("point", [1e200, np.array([1e200, 2.0])], ids=["float", "batch"])
+def test_an_overflow_inside_a_formula_with_a_finite_result_is_still_found(point):
+    for f in (X / dx.sqrt(X * X), (X / (X * X)) * X, dx.log(X * X)):
+        with pytest.raises(dx.DomainError, match=r"mul\(x, x\)"):
+            dx.evaluate(f, {"x": point})
+        for method in ("reverse", "forward", "symbolic"):
+            with pytest.raises(dx.DomainError):
+                dx.grad(f, {"x": point}, method=method)
+
+
+def test_operations_given_nan_or_inf_give_nan_for_batches_as_for_floats():
+    v = dx.variable("v", shape=(3,))
+    cases = [(dx.sigmoid(X), NAN), (X - X, math.inf), (X * 0.0, math.inf), (dx.sin(X), math.inf)]
+    for f, bad in cases:
+        as_float = dx.evaluate(f, {"x": bad})
+        as_batch = dx.evaluate(f, {"x": np.array([bad, 0.5])})
+        assert math.isnan(as_float) and math.isnan(as_batch[0]) and math.isfinite(as_batch[1]), str(f)
+    out = dx.evaluate(dx.log_softmax(v, axis=0), {"v": np.array([math.inf, 0.0, 1.0])})
+    assert np.all(np.isnan(out))
+    g = dx.grad(dx.sum(X - X), {"x": np.array([math.inf, 1.0])})["x"]
+    assert g[1] == 0.0
+
+
+def test_two_traced_programs_sharing_a_node_are_both_checked():
+    def piecewise(x):
+        return x * x if x < 1 else 2 * dx.sqrt(x) - 1
+
+    def other(x):
+        return x * x if x > 2 else x
+    g = dx.trace(piecewise, x=0.5)
+    assert dx.trace(other, x=3.0) is g                  # hash-consing: one node for x*x
+    with pytest.warns(dx.BranchWarning, match="x < 1 was True"):
+        dx.grad(g, {"x": 3.0})
+    dx.trace(lambda x: x * x, x=3.0)                    # a trace with no decision keeps the others
+    with pytest.warns(dx.BranchWarning, match="x < 1 was True"):
+        dx.evaluate(g, {"x": 3.0})
+
+
+def test_nested_derivatives_of_a_traced_graph_check_its_decisions():
+    k = dx.trace(lambda x: 3 * dx.sin(x) if x < 1 else dx.cos(x), x=0.5)
+    with pytest.warns(dx.BranchWarning, match="x < 1 was True"):
+        dx.evaluate(dx.diff(dx.diff(k, "x"), "x"), {"x": 3.0})
+
+
+BAD_FUNCTIONS = {
+    "an array for a scalar": (lambda a: np.array([a, 2 * a]), r"returned shape \(2,\)"),
+    "a list": (lambda a: [a, a], "returned list"),
+    "None": (lambda a: None, "returned NoneType"),
+    "a KeyError": (lambda a: {}[a], "raised KeyError"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FUNCTIONS)
+def test_a_user_function_of_the_wrong_kind_is_a_rule_error(case, scope):
+    function, message = BAD_FUNCTIONS[case]
+    bad = dx.primitive(function, name="bad_function", partials=[lambda a, out: 1.0])
+    with pytest.raises(dx.RuleError, match=f"function of primitive 'bad_function' {message}"):
+        dx.evaluate(bad(X), {"x": 1.5})
+    with pytest.raises(dx.RuleError, match="bad_function"):
+        dx.check_grads(bad, 0.5)
+
+
+@pytest.mark.parametrize("result, message", [
+    (lambda a, out: dx.constant(2.0), "returned a graph node for numbers"),
+    (lambda a, out: 2j, "returned the complex 2j for real arguments"),
+], ids=["a node", "a complex number"])
+def test_a_user_partial_that_is_a_node_or_complex_for_real_numbers_is_refused(result, message, scope):
+    twice = dx.primitive(lambda a: 2 * a, name="twice_bad", partials=[result])
+    with pytest.raises(dx.RuleError, match=message):
+        dx.grad(twice(X), {"x": 1.5})
+
+
+def test_a_user_partial_that_is_infinite_is_refused_in_every_mode(scope):
+    steep = dx.primitive(lambda a: 2 * a, name="steep", partials=[lambda a, out: math.inf])
+    for method in ("reverse", "forward"):
+        with pytest.raises(dx.DomainError, match="is inf at finite arguments"):
+            dx.grad(steep(X), {"x": 1.5}, method=method)
+    with pytest.raises(dx.RuleError, match="gave the constant inf"):
+        dx.grad(steep(X), {"x": 1.5}, method="symbolic")
