@@ -38,11 +38,15 @@ def _chain(dx, n: int):
     return f
 
 
+LOGISTIC_RATE = 2.5    # |dl/dx| shrinks like 0.5^n; at 3.7 or 4 it grows until it overflows (DomainError)
+
+
 def _logistic(dx, n: int):
+    """The logistic map l = r·l·(1 − l), ``n`` steps at r = 2.5, so its derivative stays finite."""
     x = dx.variable("x")
     f = x
     for _ in range(n):
-        f = 3.7 * f * (1.0 - f)
+        f = LOGISTIC_RATE * f * (1.0 - f)
     return f
 
 

@@ -100,6 +100,35 @@ def ab_section() -> list[str]:
     return lines
 
 
+def checks_section() -> list[str]:
+    """What the non-finite checks cost: instructions (``ab_count.py --out AB_checks_instructions.md``)
+    and CPU time (``bench_checks.py``) against a revision made before them, if they have been measured."""
+    counted = HERE / "AB_checks_instructions.md"
+    isolated = HERE / "AB_checks_isolated.md"
+    timed = HERE / "checks_cost.md"
+    if not (counted.exists() or isolated.exists() or timed.exists()):
+        return []
+    lines = ["## Cost of the non-finite checks", "",
+             "Every evaluator refuses an overflow or NaN made by an operation (a DomainError naming the "
+             "node). It checks only its outputs (the value, the tangents of the roots, the adjoints of the "
+             "variables) and scans for the culprit only when one of them is not finite, so a finite result "
+             "should cost about what it did before the checks. A = a revision before the checks, B = this "
+             "tree; the workloads are the same code on both sides, every number finite. A tree against a "
+             "revision before the checks also measures the commits in between; the isolated count compares "
+             "the commit that added the checks with its parent, nothing else.", ""]
+    for path, what in ((counted, "Instructions per repetition, valgrind's callgrind (`benchmarks/ab_count.py "
+                                 "--base A --out benchmarks/AB_checks_instructions.md`), deterministic"),
+                       (isolated, "The checks alone, instructions per repetition (`ab_count.py --base "
+                                  "PARENT --current COMMIT`)"),
+                       (timed, "CPU time, fresh processes taking turns (`benchmarks/bench_checks.py "
+                               "--base A`)")):
+        if path.exists():
+            heading, _, body = path.read_text(encoding="utf-8").partition("\n")
+            lines += [f"{what}: [{path.name}]({path.name}). {heading.removeprefix('# ')}.", "",
+                      body.strip(), ""]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (results are noisier)")
@@ -152,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             lines += [f"![time per node and grad ÷ evaluate against graph size]({plot.name})", ""]
     if mlp:
         lines += ["## Array MLP", "", mlp, ""]
+    lines += checks_section()
     lines += ab_section()
     text = "\n".join(lines).rstrip() + "\n"
     args.out.write_text(text, encoding="utf-8")
