@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -323,10 +324,16 @@ def constant(value: Any) -> Node:
     """
     if isinstance(value, Node):
         return value
-    if type(value) is float:
+    if type(value) is float and value:
         return _make(PRIMITIVES["const"], (), value, ())
     if isinstance(value, (bool, int, float, np.integer, np.floating)):
-        return _make(PRIMITIVES["const"], (), float(value), ())
+        try:
+            number = float(value) + 0.0          # + 0.0: -0.0 is 0.0 (one node for zero)
+        except OverflowError:
+            digits = int(int(value).bit_length() * math.log10(2)) + 1
+            raise DiffexploreError(f"a constant of about {digits} digits is beyond the float range (about "
+                                   "±1.8e308); diffexplore's constants are float64 numbers") from None
+        return _make(PRIMITIVES["const"], (), number, ())
     if isinstance(value, (complex, np.complexfloating)):
         return _make(PRIMITIVES["const"], (), complex(value), ())
     if isinstance(value, (np.ndarray, list, tuple)):

@@ -309,13 +309,14 @@ def test_from_sympy_writes_simplifys_functions_with_the_tables_functions(name):
         assert dx.evaluate(f, {"x": value}) == pytest.approx(float(expr.subs(s, value).evalf(30)), rel=1e-14)
 
 
-POINTS = [{"x": 0.3, "y": 1.7}, {"x": 1.3, "y": 0.4}, {"x": 0.9, "y": 2.6}]
+POINTS = [{"x": 0.3, "y": 1.7, "z": -0.5}, {"x": 1.3, "y": 0.4, "z": 0.2}, {"x": 0.9, "y": 2.6, "z": 1.1}]
 
 
 @pytest.mark.parametrize("name", sorted(drawn_primitives()))
 def test_simplify_of_every_builtin_derivative_comes_back_and_agrees(name):
-    f = FUNCTIONS[name](*(x, y)[:drawn_primitives()[name].arity])
-    for wrt in "xy"[:drawn_primitives()[name].arity]:
+    arity = drawn_primitives()[name].arity
+    f = FUNCTIONS[name](*dx.variables("x y z")[:arity])
+    for wrt in "xyz"[:arity]:
         derivative = dx.diff(f, wrt)
         simple = dx.simplify(derivative)
         for at in POINTS:
