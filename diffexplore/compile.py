@@ -20,14 +20,15 @@ import linecache
 import math
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from .callables import graph_of
 from .errors import DOMAIN_ERRORS, DomainError, MissingValueError, SizeLimitError
 from .graph import Node, Primitive, check_variables, gc_paused, nodes
-from .inputs import as_graph, as_point, resolve_wrt
+from .inputs import as_point, resolve_wrt
 from .plan import guards, plan
 from .sweeps import primal_sweep
 from .symbolic import adjoint_graphs
@@ -232,7 +233,7 @@ class Compiled:
         """Whether f contains a traced graph (whose branch decisions each run must check)."""
         if self._f_nodes is None:
             self._f_nodes = set(self._order[:self._forward])
-        return any(node in self._f_nodes for node in guards.keys())
+        return any(node in self._f_nodes for node in guards.guarded())
 
     def _broadcast(self, gradient: dict[str, Any], point: dict[str, Any]) -> None:
         """At many points at once, a scalar variable's gradient has one entry per point, as the
@@ -276,7 +277,14 @@ def _all_finite(kind: str, result: Any) -> bool:
     if kind == "value":
         return is_finite(result)
     value, gradient = (None, result) if kind == "gradient" else result
-    return is_finite(value) and all(is_finite(g) for g in gradient.values())
+    entries = list(gradient.values())
+    try:                     # floats: one sum shows an infinity or NaN anywhere (a false alarm is checked)
+        total = sum(entries, 0.0) if value is None else sum(entries, value)
+        if math.isfinite(total):
+            return True
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return is_finite(value) and all(is_finite(g) for g in entries)
 
 
 def _point(at: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
@@ -294,12 +302,15 @@ def _point(at: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
     return point, many
 
 
-def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = True) -> Compiled:
+def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, free: bool = True, *,
+            at: Mapping[str, Any] | None = None) -> Compiled:
     """Compile the value and gradient of ``f`` into straight-line Python (source-transformation AD).
 
-    ``wrt``: the variables to differentiate by (names, or one string "x y"); default all, in order of
-    first appearance. ``free``: write ``del`` after the last use of each value (keeps the memory of a
-    million-point batch small; ``free=False`` gives the shortest program to read).
+    ``f``: a graph, a formula, an import, or a Python function, traced at the point ``at=`` (needed for
+    a function only; the compiled program re-checks the function's branch decisions at every point it is
+    called with). ``wrt``: the variables to differentiate by (names, or one string "x y"); default all,
+    in order of first appearance. ``free``: write ``del`` after the last use of each value (keeps the
+    memory of a million-point batch small; ``free=False`` gives the shortest program to read).
 
     >>> import diffexplore as dx
     >>> c = dx.compile(dx.parse("1 + x + exp(sin(x*y))"), free=False)
@@ -323,7 +334,7 @@ def compile(f: Node | str, wrt: Sequence[str] | str | None = None, free: bool = 
     True
     """
     if not isinstance(f, Node):
-        f = as_graph(f)
+        f = graph_of(f, at, call="compile")
     count = len(plan(f).order)
     if count > COMPILE_NODE_LIMIT:
         raise SizeLimitError(f"compile writes one line of Python per node and Python's compiler needs "

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .callables import graph_of, outputs_of
 from .errors import DiffexploreError, ShapeError
 from .evaluate import (
     adjoint_sweep,
@@ -24,12 +25,11 @@ from .evaluate import (
     zero_like,
 )
 from .graph import Node, free_variables
-from .inputs import as_graph, as_point, resolve_wrt
+from .inputs import as_point, resolve_wrt
 from .numeric import difference, numeric
 from .plan import Plan, guards, plan
 from .sweeps import primal_sweep
 from .symbolic import diff, gradient_graph
-from .trace import trace
 
 __all__ = ["grad", "jacobian", "hessian", "graph_of", "METHODS", "HESSIAN_METHODS"]
 
@@ -47,26 +47,6 @@ def _check_method(method: str, options: Mapping[str, Any]) -> None:
         allowed = ", ".join(OPTIONS[method]) or "none"
         raise DiffexploreError(f"method {method!r} takes no option {', '.join(map(repr, unknown))} "
                                f"(its options: {allowed})")
-
-
-def graph_of(f: Any, at: Mapping[str, Any] | None) -> Node:
-    """The graph of what the user gave: a node, a formula string, or a Python function of named
-    arguments (traced at ``at``, so its branches are recorded and checked wherever the graph is
-    evaluated).
-
-    >>> import diffexplore as dx
-    >>> print(graph_of(lambda x, y: x * y if x < y else x + y, {"x": 1.0, "y": 2.0}))
-    x*y
-    """
-    if isinstance(f, Node):
-        return f
-    if callable(f):
-        if at is None:
-            name = getattr(f, "__name__", "the function")
-            raise DiffexploreError(f"{name}() is a Python function: it is traced at a point, so give "
-                                   "at={...} (command line: --at x=1,y=2)")
-        return trace(f, at)
-    return as_graph(f)
 
 
 def _names(p: Plan) -> list[str]:
@@ -89,7 +69,7 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
     {'t': 1.0}
     """
     if not isinstance(f, Node):
-        f = graph_of(f, at)
+        f = graph_of(f, at, call="grad")
     if options or method not in OPTIONS:
         _check_method(method, options)
     if f.shape:
@@ -140,12 +120,13 @@ def _forward_columns(p: Plan, values: list, name: str) -> list:
     return results
 
 
-def jacobian(outputs: Sequence[Node | str], at: Mapping[str, Any], method: str = "reverse",
-             wrt: Sequence[str] | str | None = None) -> np.ndarray:
+def jacobian(outputs: Sequence[Node | str | Callable] | Node | str | Callable, at: Mapping[str, Any],
+             method: str = "reverse", wrt: Sequence[str] | str | None = None) -> np.ndarray:
     """The Jacobian of several scalar outputs: rows are outputs, columns the variables ``wrt`` (default:
     the variables of all outputs in order of first appearance; an array variable gives one column per
     entry, row-major). Forward mode fills it column by column (one sweep per input), reverse mode row by
-    row (one sweep per output).
+    row (one sweep per output). ``outputs`` is a list of graphs, formulas or Python functions (each
+    traced at ``at``), or one of them (one row), or an import (one row per output).
 
     >>> import diffexplore as dx
     >>> x, y = dx.variables("x y")
@@ -154,7 +135,7 @@ def jacobian(outputs: Sequence[Node | str], at: Mapping[str, Any], method: str =
            [1., 1.]])
     """
     _check_method(method, {})
-    outputs = [as_graph(o) for o in outputs]
+    outputs = outputs_of(outputs, at, call="jacobian")
     return _jacobian(outputs, as_point(at), method, wrt, check=True)
 
 
@@ -210,7 +191,7 @@ def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forw
     """
     if method not in HESSIAN_METHODS:
         raise DiffexploreError(f"unknown hessian method {method!r}; methods: {', '.join(HESSIAN_METHODS)}")
-    f = graph_of(f, at)
+    f = graph_of(f, at, call="hessian")
     if f.shape:
         raise ShapeError(f"hessian needs a scalar f, but f has shape {f.shape}")
     variables = free_variables(f)

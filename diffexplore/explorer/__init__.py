@@ -16,14 +16,14 @@ screenshots and end-to-end tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..derivatives import graph_of
+from ..callables import graph_of
 from ..errors import DiffexploreError, ShapeError, SizeLimitError
 from ..evaluate import forward, reverse
 from ..formula import formula
@@ -118,11 +118,13 @@ def _check_size(f: Node, wrt: str | Sequence[str] | None) -> list[Node]:
     return order
 
 
-def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | None = None,
-            seed: Mapping[str, Any] | str | None = None, *, derivative: str = "pruned",
+def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
+            wrt: str | Sequence[str] | None = None, seed: Mapping[str, Any] | str | None = None, *,
+            derivative: str = "pruned",
             max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4, order: str = "levels") -> Explorer:
     """The explorer page of ``f`` at ``at``: both sweeps step by step, with drawings and trace table.
 
+    ``f`` is a graph, a formula, an import or a Python function (traced at ``at``); ``at`` is needed.
     ``wrt`` names the variable(s) of the symbolic view (default: all); ``seed`` the forward-mode seed
     selected at first (a variable name or a mapping of tangents; default: the one ``wrt``, else the
     first input); the page offers a seed per input. ``derivative`` and ``max_nodes`` are the
@@ -139,7 +141,10 @@ def explore(f: Node | str, at: Mapping[str, Any], wrt: str | Sequence[str] | Non
     >>> [step["amount"] for step in page.steps if step["kind"] == "add"]     # x̄ = 3 + 3 = 2x
     [3.0, 3.0]
     """
-    f = graph_of(f, at)
+    f = graph_of(f, at, call="explore")
+    if at is None:
+        raise DiffexploreError("the explorer plays both sweeps at a point: give at={...}, e.g. "
+                               "at={'x': 1.0} (command line: --at x=1,y=2)")
     order_of_f = _check_size(f, wrt)
     if f.shape != ():
         raise ShapeError(f"the explorer's reverse sweep starts from a scalar output, but f has shape "

@@ -9,10 +9,10 @@ replaced by a size table and a note (``Drawing.notes``) says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..derivatives import graph_of
+from ..callables import graph_of
 from ..errors import DiffexploreError, DomainError, ShapeError
 from ..evaluate import forward, reverse
 from ..graph import Node, free_variables, nodes
@@ -98,8 +98,9 @@ def _derivative_values(derivatives: dict[str, Node], point: dict, notes: list[st
     return values
 
 
-def render(f: Node | str, at: Mapping[str, Any] | None = None, wrt: str | Sequence[str] | None = None,
-           views: str | Sequence[str] | None = None, *, seed: Mapping[str, Any] | str | None = None,
+def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
+           wrt: str | Sequence[str] | None = None, views: str | Sequence[str] | None = None, *,
+           seed: Mapping[str, Any] | str | None = None,
            derivative: str = "pruned", max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4) -> Drawing:
     """Draw f's views side by side, left to right: ``original``, ``symbolic``, ``adjoint``, ``tangent``.
 
@@ -114,7 +115,7 @@ def render(f: Node | str, at: Mapping[str, Any] | None = None, wrt: str | Sequen
     >>> "v̄ = −2.066 + 1 = −1.066" in d.source, d.notes      # x is used twice: its adjoint is a sum
     (True, [])
     """
-    f = graph_of(f, at)
+    f = graph_of(f, at, call="render")
     if max_nodes < 1:
         raise DiffexploreError(f"max_nodes must be at least 1, got {max_nodes}")
     point = as_point(at) if at is not None else None
@@ -200,8 +201,9 @@ def _summary(name: str, title: Sequence[str], roots: list[Node], max_nodes: int,
     return view
 
 
-def to_dot(f: Node | str, at: Mapping[str, Any] | None = None, wrt: str | Sequence[str] | None = None,
-           views: str | Sequence[str] | None = None, **options: Any) -> str:
+def to_dot(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
+           wrt: str | Sequence[str] | None = None, views: str | Sequence[str] | None = None,
+           **options: Any) -> str:
     """The DOT text of :func:`render` (deterministic: the same graph and options give the same bytes).
 
     >>> import diffexplore as dx

@@ -19,21 +19,27 @@ columns). The named families each show one way derivatives grow:
   fixed deterministic values, so there are 2n + 1 inputs.
 
 Users add their own: a formula in which ``n`` is the size (``"x**n + sin(x)**n"``, n substituted as a
-number), a recurrence (:func:`iterate`: ``"4*f*(1-f)"``, the previous term called ``f``), or a list of
-formulas (one row each).
+number), a recurrence (:func:`iterate`: ``"4*f*(1-f)"``, the previous term called ``f``), a list of
+formulas (one row each), or a function ``n -> member`` (:func:`function_family`). A member (or an entry of
+the list) may be a graph, a formula, an import (``dx.from_jax`` / ``dx.from_torch``: its output, evaluated
+at its example point) or a plain Python function of named arguments, traced at the member's point: the
+value ``at`` gives a parameter, else :data:`DEFAULT_VALUE` (0.5), the value user formulas get too.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..callables import trace_at
 from ..errors import DiffexploreError
 from ..formula import formula
 from ..graph import Node, apply, constant, free_variables, nodes, variable
+from ..inputs import as_graph
 from ..parse import parse
 from ..rules import tanh
 
@@ -41,8 +47,8 @@ if TYPE_CHECKING:
     from ..nn import Network, TextbookBackprop
 
 __all__ = ["Family", "FAMILIES", "get", "choose", "iterate", "formula_family", "formula_list",
-           "substitute", "logistic", "nested_sin", "product", "power_tower", "mlp", "DEFAULT_VALUE",
-           "SEED", "seed_example", "scalar_network", "textbook_mlp", "small_cnn"]
+           "substitute", "function_family", "member", "logistic", "nested_sin", "product", "power_tower",
+           "mlp", "DEFAULT_VALUE", "SEED", "seed_example", "scalar_network", "textbook_mlp", "small_cnn"]
 
 #: The value every variable of a user formula takes for the timing columns (unless ``at`` says otherwise).
 DEFAULT_VALUE = 0.5
@@ -302,6 +308,67 @@ def _as_graph(expression: str | Node) -> Node:
     return expression if isinstance(expression, Node) else parse(expression)
 
 
+def _trace_point(function: Callable, at: Mapping[str, Any]) -> dict[str, Any]:
+    """Where a member given as a Python function is traced: ``at``'s value of each parameter it names,
+    :data:`DEFAULT_VALUE` for each other parameter without a default."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):        # no signature: every value of at, by keyword
+        return dict(at)
+    point: dict[str, Any] = {}
+    for p in parameters:
+        if p.kind is p.VAR_KEYWORD:
+            point.update({name: value for name, value in at.items() if name not in point})
+        elif p.kind is not p.VAR_POSITIONAL and (p.name in at or p.default is p.empty):
+            point[p.name] = at.get(p.name, DEFAULT_VALUE)
+    return point
+
+
+def member(given: Any, at: Mapping[str, Any] | None = None) -> tuple[Node, dict[str, Any]]:
+    """A family member's graph and the point to evaluate it at, from a graph or formula (every variable at
+    :data:`DEFAULT_VALUE`), an import (its example point) or a Python function (traced at
+    :func:`_trace_point`); ``at`` overrides the point's values.
+
+    >>> f, point = member(lambda x, y: x * y if x < y else x + y, {"y": 2.0})
+    >>> str(f), point
+    ('x*y', {'x': 0.5, 'y': 2.0})
+    """
+    at = dict(at or {})
+    if hasattr(given, "__dx_graph__"):
+        graph = as_graph(given)
+        return graph, {**_default_point(graph), **dict(getattr(given, "point", {}) or {}), **at}
+    if callable(given) and not isinstance(given, Node):
+        point = _trace_point(given, at)
+        graph = trace_at(given, point, call="swell")
+        return graph, {**_default_point(graph), **point}
+    if not isinstance(given, (Node, str)):
+        raise DiffexploreError(f"a family member is a graph, a formula, an import or a Python function; "
+                               f"got {type(given).__name__}")
+    graph = as_graph(given)
+    return graph, {**_default_point(graph), **at}
+
+
+def function_family(members: Callable[[int], Any], at: Mapping[str, Any] | None = None,
+                    name: str | None = None) -> Family:
+    """A family from a function n -> member (a graph, a formula, an import or a Python function; see
+    :func:`member`).
+
+    >>> import numpy as np
+    >>> fam = function_family(lambda n: (lambda x: np.sin(x) ** n))
+    >>> str(fam.build(3)), fam.point(3)
+    ('sin(x)**3', {'x': 0.5})
+    """
+    name = name or getattr(members, "__name__", "function")
+
+    def build(n: int) -> Node:
+        return member(members(n), at)[0]
+
+    def point(n: int) -> dict[str, Any]:
+        return member(members(n), at)[1]
+
+    return Family(name, f"f = {name}(n)", build, point)
+
+
 def formula_family(expression: str | Node, name: str | None = None) -> Family:
     """A family from one formula whose variable ``n`` is the size (substituted as a number).
 
@@ -348,16 +415,22 @@ def iterate(step: str | Node, start: str | Node = "x", name: str | None = None) 
                   build, lambda n: _default_point(build(n)), tuple(range(1, 9)), min_size=0)
 
 
-def formula_list(expressions: Sequence[str | Node], name: str = "formulas") -> Family:
-    """A family from a list of formulas: member k (1, 2, …) is the k-th formula.
+def formula_list(expressions: Sequence[Any], name: str = "formulas",
+                 at: Mapping[str, Any] | None = None) -> Family:
+    """A family from a list of formulas: member k (1, 2, …) is the k-th formula (or graph, import or
+    Python function, traced at ``at``; see :func:`member`).
 
     >>> fam = formula_list(["x*y", "sin(x*y)"])
     >>> fam.default_sizes, fam.label(2)
     ((1, 2), 'sin(x*y)')
     """
-    graphs = [_as_graph(e) for e in expressions]
+    members = [(_as_graph(e), None) if isinstance(e, (str, Node)) else member(e, at) for e in expressions]
+    graphs = [graph for graph, _ in members]
     if not graphs:
         raise DiffexploreError("the list of formulas is empty; give at least one formula")
+
+    def point(k: int) -> dict[str, Any]:
+        return members[k - 1][1] or _default_point(build(k))
 
     def build(k: int) -> Node:
         if k > len(graphs):
@@ -366,13 +439,15 @@ def formula_list(expressions: Sequence[str | Node], name: str = "formulas") -> F
         return graphs[k - 1]
 
     return Family(name, f"{len(graphs)} formula(s), one row each", build,
-                  lambda k: _default_point(build(k)), tuple(range(1, len(graphs) + 1)), min_size=1,
+                  point, tuple(range(1, len(graphs) + 1)), min_size=1,
                   label=lambda k: formula(build(k), max_length=40))
 
 
-def get(family: str | Family | Node | Sequence | Callable[[int], Node]) -> Family:
+def get(family: str | Family | Node | Sequence | Callable[[int], Any],
+        at: Mapping[str, Any] | None = None) -> Family:
     """The family a report is about: a :class:`Family`, a family name, a formula containing ``n``, a
-    list of formulas, or a function n -> graph.
+    list of formulas, graphs or functions, an import (one member), or a function n -> member (a graph,
+    an import or a Python function; see :func:`member`: ``at`` gives the point a function is traced at).
 
     >>> get("product").name, get("x**n").name, get(["x", "x*x"]).name
     ('product', 'x**n', 'formulas')
@@ -390,15 +465,14 @@ def get(family: str | Family | Node | Sequence | Callable[[int], Node]) -> Famil
             raise DiffexploreError(f"unknown family {family!r}; families: {', '.join(FAMILIES)}, a formula "
                                    "with the size parameter n (e.g. \"sin(x)**n\"), or a list of formulas")
         return formula_family(graph, name=family)
-    if isinstance(family, Node):
-        return formula_list([family])
+    if isinstance(family, Node) or hasattr(family, "__dx_graph__"):
+        return formula_list([family], name="imported" if hasattr(family, "__dx_graph__") else "formulas")
     if isinstance(family, (list, tuple)):
-        return formula_list(family)
+        return formula_list(family, at=at)
     if callable(family):
-        name = getattr(family, "__name__", "function")
-        return Family(name, f"f = {name}(n)", family, lambda n: _default_point(family(n)))
+        return function_family(family, at)
     raise DiffexploreError(f"a family is a name ({', '.join(FAMILIES)}), a formula with n, a list of "
-                           f"formulas or a function n -> graph; got {type(family).__name__}")
+                           f"formulas, an import or a function n -> graph; got {type(family).__name__}")
 
 
 def choose(name: str | None = None, formulas: Sequence[str] | None = None, recurrence: str | None = None,

@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from ..callables import graph_of
 from ..derivatives import grad
 from ..errors import DiffexploreError
 from ..evaluate import evaluate
 from ..formula import formula
-from ..graph import Node, constant, free_variables, size, variable
+from ..graph import Node, free_variables, size, variable
 from ..inputs import as_point
 from ..numeric import EPS, SCHEMES, default_step, difference
 from ..output_paths import check_output_path, plot_extensions
@@ -225,7 +226,7 @@ def _choose(f: Node, wrt: str | None) -> str:
     return wrt
 
 
-def step_sweep(f: Node | str, at: Mapping[str, Any], wrt: str | None = None,
+def step_sweep(f: Node | str | Callable, at: Mapping[str, Any], wrt: str | None = None,
                schemes: Sequence[str] = SCHEMES, steps: Sequence[float] | None = None,
                label: str | None = None) -> StepSweep:
     """The absolute error of each finite-difference scheme against reverse mode, over many steps.
@@ -240,11 +241,7 @@ def step_sweep(f: Node | str, at: Mapping[str, Any], wrt: str | None = None,
     >>> s.best["forward"][1] > s.best["central"][1]
     True
     """
-    if isinstance(f, str):
-        from ..parse import parse
-        f = parse(f)
-    elif not isinstance(f, Node):
-        f = constant(f)
+    f = graph_of(f, at, call="step_sweep")
     point = as_point(at)
     name = _choose(f, wrt)
     unknown = [s for s in schemes if s not in SCHEMES]

@@ -727,7 +727,7 @@ def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, f
     >>> r.column("f_dag"), r.column("f_tree")
     ([6, 9, 12], [7, 19, 43])
     """
-    chosen = families.get(family)
+    chosen = families.get(family, at=at)
     if timeout is not None and not timeout > 0:
         raise DiffexploreError(f"timeout must be a positive number of seconds (or None for no budget), "
                                f"got {timeout!r}")

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
+from ..callables import graph_of
 from ..errors import DiffexploreError, ShapeError
 from ..evaluate import forward, reverse
 from ..formula import format_number, formula
-from ..graph import Node, Primitive, apply, constant, nodes, variable
+from ..graph import Node, Primitive, apply, nodes, variable
 from ..inputs import as_point
 
 __all__ = ["trace_table", "TraceTable", "ForwardRow", "AdjointRow", "ORDERS"]
@@ -311,8 +312,9 @@ def _scalar(value: Any, name: str) -> float:
     return float(value)
 
 
-def trace_table(f: Node | str, at: Mapping[str, Any], seed: Mapping[str, float] | str | None = None,
-                order: str = "levels", digits: int = 5) -> TraceTable:
+def trace_table(f: Node | str | Callable, at: Mapping[str, Any],
+                seed: Mapping[str, float] | str | None = None, order: str = "levels",
+                digits: int = 5) -> TraceTable:
     """The evaluation trace of ``f`` at ``at``: primal, tangent (for ``seed``) and adjoint lines.
 
     Inputs are numbered v_{1-n} … v_0 in the order of ``at``; operations v_1, v_2, … level by level
@@ -329,11 +331,7 @@ def trace_table(f: Node | str, at: Mapping[str, Any], seed: Mapping[str, float] 
     """
     if order not in ORDERS:
         raise DiffexploreError(f"unknown trace order {order!r}; orders: {', '.join(ORDERS)}")
-    if isinstance(f, str):
-        from ..parse import parse
-        f = parse(f)
-    elif not isinstance(f, Node):
-        f = constant(f)
+    f = graph_of(f, at, call="trace_table")
     point = as_point(at)
     graph = nodes(f)
     if any(n.shape != () for n in graph):
