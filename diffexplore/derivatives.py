@@ -27,7 +27,7 @@ from .evaluate import (
 from .graph import Node, free_variables
 from .inputs import as_point, resolve_wrt
 from .numeric import difference, numeric
-from .plan import Plan, guards, plan
+from .plan import Plan, plan
 from .sweeps import primal_sweep
 from .symbolic import diff, gradient_graph
 
@@ -91,11 +91,22 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
         # One plan over all the derivative graphs (they share most nodes), evaluated in one sweep; it is
         # not cached, so many inputs do not push the plans of other graphs out of the cache.
         derivatives = plan([diff(f, n) for n in names])
-        if guards:
-            primal_sweep(p, point)             # f's traced branches are checked at this point
+        # f itself first: the derivative exists only where f does (and its traced branches are checked).
+        primal_sweep(p, point)
         values = primal_sweep(derivatives, point, check=False)
-        return {n: values[slot] for n, slot in zip(names, derivatives.roots, strict=True)}
+        return {n: _per_point(values[slot], p, point, n)
+                for n, slot in zip(names, derivatives.roots, strict=True)}
     return numeric(f, point, wrt=names, **options)
+
+
+def _per_point(value: Any, p: Plan, point: dict, name: str) -> Any:
+    """A scalar variable's derivative at a batch of points has one entry per point, even where the
+    derivative graph is a constant (as the sweeps give it)."""
+    shape = next(s for _, n, s in p.variables if n == name)
+    if shape or np.ndim(value):
+        return value
+    batch = [np.shape(point[n]) for _, n, s in p.variables if not s and n in point and np.ndim(point[n])]
+    return np.full(np.broadcast_shapes(*batch), value) if batch else value
 
 
 def _forward_directional(p: Plan, values: list, name: str) -> Any:
@@ -202,15 +213,15 @@ def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forw
                          f"{arrays[0].shape} (pass wrt= the scalar ones, or write its entries as scalar "
                          "variables)")
     point = as_point(at)
-    if guards:
-        primal_sweep(plan(f), point)          # f's traced branches are checked at this point
+    dtype = complex if any(np.iscomplexobj(point.get(n)) for n in names) else float
+    primal_sweep(plan(f), point)       # f first: it must be defined here (and its traced branches hold)
     gradient = gradient_graph(f, wrt=names)
     rows = [gradient[n] for n in names]
     if method in ("forward-over-reverse", "reverse-over-reverse"):
         # Columns only for the variables the gradient still depends on; the others are zero.
         present = ([v.name for v in free_variables(rows) if v.name in names]
                    if any(not r.is_constant for r in rows) else [])
-        out = np.zeros((len(names), len(names)))
+        out = np.zeros((len(names), len(names)), dtype=dtype)
         if present:
             mode = "forward" if method == "forward-over-reverse" else "reverse"
             block = _jacobian(rows, point, mode, present, check=False)
@@ -218,8 +229,8 @@ def hessian(f: Node | str | Callable, at: Mapping[str, Any], method: str = "forw
                 out[:, names.index(c)] = block[:, k]
         return out
     if method == "symbolic":
-        return np.array([[_value(diff(r, c), point) for c in names] for r in rows], dtype=float)
-    out = np.zeros((len(names), len(names)))
+        return np.array([[_value(diff(r, c), point) for c in names] for r in rows])
+    out = np.zeros((len(names), len(names)), dtype=dtype)
     for i, r in enumerate(rows):
         for j, c in enumerate(names):
             if c in [v.name for v in free_variables(r)]:

@@ -37,7 +37,16 @@ def as_graph(f: Any) -> Node:
             return imported()
         except TypeError as exc:
             raise DiffexploreError(str(exc)) from None
-    return constant(f)
+    if callable(f):
+        name = getattr(f, "__name__", "the function")
+        raise DiffexploreError(f"{name}() is a Python function, not a graph: trace it at a point first "
+                               f"(dx.trace({name}, x=...)), or give the point to a function that traces "
+                               "(dx.grad(fn, at), dx.render(fn, at=...))")
+    try:
+        return constant(f)
+    except TypeError as exc:
+        raise DiffexploreError(f"expected a graph, a formula string, a Python function or a number; "
+                               f"{exc}") from None
 
 
 def as_point(at: Mapping[str, Any] | None) -> dict[str, Any]:

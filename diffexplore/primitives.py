@@ -26,7 +26,7 @@ from .derivatives import grad, hessian
 from .errors import DiffexploreError, RuleError
 from .evaluate import evaluate, forward
 from .graph import PRIMITIVES, Node, free_variables, nodes, variable
-from .inputs import as_point
+from .inputs import as_graph, as_point
 from .numeric import EPS, default_step, numeric
 from .rules import FUNCTIONS, define
 
@@ -205,9 +205,8 @@ def check_grads(f: Node | Callable | str, at: Mapping[str, Any] | Sequence[float
 def _as_graph(f: Any, at: Any) -> tuple[Node, dict]:
     if isinstance(f, Node):
         return f, as_point(at)
-    if isinstance(f, str):
-        from .parse import parse
-        return parse(f), as_point(at)
+    if isinstance(f, str) or hasattr(f, "__dx_graph__"):
+        return as_graph(f), as_point(at)
     rule = getattr(f, "rule", None)
     if rule is not None:                                  # a primitive: f(x0, x1, ...) at its arguments
         parameters = _parameter_names(f, rule)
