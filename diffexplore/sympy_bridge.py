@@ -34,7 +34,7 @@ __all__ = ["to_sympy", "from_sympy", "simplify", "cse_form", "latex", "run_with_
            "deep_call", "SYMPY_MAX_DEPTH", "LATEX_MAX_TREE"]
 
 #: The deepest graph (levels from a leaf to the root) converted to SymPy in this process.
-SYMPY_MAX_DEPTH = 2000
+SYMPY_MAX_DEPTH = 500
 #: The largest expression (nodes written out as a tree, after SymPy's own evaluation) printed as LaTeX.
 LATEX_MAX_TREE = 100_000
 
@@ -391,6 +391,10 @@ def run_with_timeout(fn: Callable, args: tuple, timeout: float | None) -> tuple[
     start = time.perf_counter()
     if timeout is None:
         return deep_call(fn, args), time.perf_counter() - start
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout)
+            or timeout <= 0):
+        raise DiffexploreError(f"timeout must be a positive, finite number of seconds (or None: no budget), "
+                               f"got {timeout!r}")
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)

@@ -417,3 +417,30 @@ def test_a_user_partial_that_is_infinite_is_refused_in_every_mode(scope):
             dx.grad(steep(X), {"x": 1.5}, method=method)
     with pytest.raises(dx.RuleError, match="gave the constant inf"):
         dx.grad(steep(X), {"x": 1.5}, method="symbolic")
+
+
+@pytest.mark.parametrize("timeout", [math.nan, math.inf, -1.0, 0.0, "1", True])
+def test_a_simplify_budget_that_is_not_a_positive_finite_number_is_refused(timeout):
+    with pytest.raises(dx.DiffexploreError, match="timeout must be a positive, finite number of seconds"):
+        dx.simplify(dx.parse("sin(x)**2 + cos(x)**2"), timeout=timeout)
+
+
+def test_constants_beyond_the_float_range_are_refused_and_zero_is_one_node():
+    with pytest.raises(dx.DiffexploreError, match="beyond the float range"):
+        X * 10 ** 400
+    assert dx.constant(-0.0) is dx.constant(0.0) and str(X - 0.0) == "x - 0"
+
+
+def test_a_python_function_where_a_graph_is_expected_says_to_trace_it():
+    with pytest.raises(dx.DiffexploreError, match=r"is a Python function, not a graph: trace it"):
+        dx.evaluate(lambda t: t * t, {"t": 1.0})
+
+
+def test_symbolic_gradients_exist_only_where_f_does():
+    with pytest.raises(dx.DomainError, match="div"):
+        dx.grad(1 / (X - X), {"x": 1.0}, method="symbolic")
+    np.testing.assert_array_equal(dx.grad(3 * X, {"x": np.array([1.0, 2.0])}, method="symbolic")["x"], [3, 3])
+    for method in ("forward-over-reverse", "reverse-over-reverse", "symbolic", "numeric"):
+        got = dx.hessian(dx.sin(X) * X, {"x": 1 + 0.5j}, method=method)[0, 0]
+        z = 1 + 0.5j
+        assert got == pytest.approx(2 * np.cos(z) - z * np.sin(z), rel=1e-6), method
