@@ -19,8 +19,9 @@ from typing import Any
 
 import graphviz
 
+from ..errors import DiffexploreError
 from ..render import render
-from ..render.display import install_hint
+from ..render.display import install_hint, pipe
 from ..render.views import VBAR, VDOT
 
 __all__ = ["Pane", "view_panes", "annotate"]
@@ -132,6 +133,10 @@ def _natural_size(svg: str) -> tuple[int, int]:
     return round(float(match.group(1)) * PX_PER_PT), round(float(match.group(2)) * PX_PER_PT)
 
 
+#: Seconds Graphviz may take for one view of the page (a view past it is left out, with a note).
+VIEW_TIMEOUT = 20.0
+
+
 def view_panes(f: Any, point: Mapping[str, Any], arguments: Mapping[str, Sequence[str]],
                seeds: Sequence[Mapping[str, Any]], *, wrt: Any = None, derivative: str = "pruned",
                max_nodes: int = 150, digits: int = 4) -> tuple[list[Pane], list[str]]:
@@ -161,9 +166,13 @@ def view_panes(f: Any, point: Mapping[str, Any], arguments: Mapping[str, Sequenc
         if not drawing.source.count("subgraph"):
             continue                         # the renderer had nothing to draw for this view
         try:
-            svg = drawing.pipe(format="svg", quiet=True).decode("utf-8")
+            svg = pipe(drawing, "svg", timeout=VIEW_TIMEOUT).decode("utf-8")
         except graphviz.ExecutableNotFound:
             return [], [f"No drawings: {install_hint()}. The page steps through the trace table alone."]
+        except DiffexploreError:
+            notes.append(f"The {view} view was not drawn: Graphviz took longer than {VIEW_TIMEOUT:g} s "
+                         "to lay it out (the table still steps through it).")
+            continue
         annotated = annotate(svg, view, arguments)
         width, height = _natural_size(svg)
         panes.append(Pane(view=view, seed=seed_index, svg=annotated, width=width, height=height))

@@ -9,6 +9,8 @@ file extension and, when ``dot`` is missing, still writes the DOT text and raise
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import graphviz
@@ -60,6 +62,28 @@ class Drawing(graphviz.Digraph):
             return {"text/plain": f"{install_hint()}.\n\n{self.source}"}
 
 
+#: Seconds Graphviz may take to lay out one drawing (dot's layout is superlinear: a graph whose every
+#: level reads one input has long edges everywhere, and 121 such nodes took dot over two minutes).
+DOT_TIMEOUT = 60.0
+
+
+def pipe(drawing: graphviz.Digraph, extension: str, timeout: float = DOT_TIMEOUT) -> bytes:
+    """The drawing laid out by Graphviz in a format (``svg``, ``png``, ...), within ``timeout`` seconds:
+    past it, a :class:`DiffexploreError` says so (and how to draw less), instead of waiting for ever."""
+    if shutil.which("dot") is None:
+        raise graphviz.ExecutableNotFound(["dot"])
+    try:
+        done = subprocess.run(["dot", f"-T{extension}"], input=drawing.source.encode("utf-8"),
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise DiffexploreError(f"Graphviz did not lay out the drawing within {timeout:g} s; draw fewer "
+                               "nodes (max_nodes= / --max-nodes: above it a view becomes a size table)"
+                               ) from None
+    if done.returncode:
+        raise graphviz.CalledProcessError(done.returncode, "dot", output=done.stdout, stderr=done.stderr)
+    return done.stdout
+
+
 def write_drawing(drawing: graphviz.Digraph, path: str | Path, dpi: int = RASTER_DPI) -> Path:
     """Write a drawing to ``path``; the extension picks the format (.svg, .png, .pdf, or .dot/.gv text).
 
@@ -85,7 +109,7 @@ def write_drawing(drawing: graphviz.Digraph, path: str | Path, dpi: int = RASTER
         source = drawing.copy()
         source.graph_attr["dpi"] = str(dpi)
     try:
-        data = source.pipe(format=extension, quiet=True)
+        data = pipe(source, extension)
     except graphviz.ExecutableNotFound:
         dot_path = path.with_suffix(".dot")
         dot_path.write_text(drawing.source, encoding="utf-8")
