@@ -45,7 +45,21 @@ def check_output_path(path: str | Path, extensions: Iterable[str] | None = None,
         raise DiffexploreError(f"cannot {what} to {text!r}: it is a folder")
     if not os.access(folder, os.W_OK):
         raise DiffexploreError(f"cannot {what} to {text!r}: the folder {str(folder)!r} is not writable")
+    _try_writing(path, text, what)
     return path
+
+
+def _try_writing(path: Path, text: str, what: str) -> None:
+    """Open the file for writing before any work is done (a folder can refuse files that os.access
+    allows, as /proc does); a file that did not exist is removed again."""
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise DiffexploreError(f"cannot {what} to {text!r}: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def plot_extensions() -> list[str]:

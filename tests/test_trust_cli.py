@@ -124,3 +124,19 @@ def test_good_values_still_work(tmp_path, capsys):
     capsys.readouterr()
     assert svg.read_text(encoding="utf-8").startswith("<?xml") and page.stat().st_size > 10_000
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("args, option", [
+    (["explore", "x*y", "--at", "x=1,y=2", "-o", "{tmp}/page.svg"], "-o/--output"),
+    (["steps", "sin(x)", "--at", "x=1", "--csv", "{tmp}/table.png"], "--csv"),
+    (["steps", "sin(x)", "--at", "x=1", "--csv", "/proc/table.csv"], "--csv"),
+    (["render", "x*y", "-o", "/proc/drawing.svg"], "-o/--output"),
+    (["cost", "--widths", "1,,2"], "--widths"),
+])
+def test_a_file_that_cannot_be_written_or_has_the_wrong_kind_is_refused_before_any_work(args, option,
+                                                                                      tmp_path, capsys):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"argument {option}" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir())

@@ -76,9 +76,14 @@ def normalise_axes(axis: int | Sequence[int] | None, shape: tuple, op: str) -> t
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    except TypeError:
+        axes = (axis,)
     out = []
     for ax in axes:
+        if isinstance(ax, (bool, np.bool_)) or not isinstance(ax, (int, np.integer)):
+            raise ShapeError(f"{op}: axis must be a whole number or a tuple of them, got {axis!r}")
         if not -ndim <= int(ax) < ndim:
             raise ShapeError(f"{op}: axis {ax} is out of range for shape {shape} "
                              f"(allowed: {-ndim} to {ndim - 1})")

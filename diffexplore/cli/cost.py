@@ -15,7 +15,7 @@ MAX_REPEATS = 100
 
 def _widths(text: str) -> list[int]:
     try:
-        widths = [int(w) for w in text.split(",") if w.strip()]
+        widths = [int(w) for w in text.split(",")]
     except ValueError:
         message = f"{text!r} is not a comma-separated list of whole numbers (e.g. --widths 1,10,100)"
         raise ValueError(message) from None

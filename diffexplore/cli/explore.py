@@ -29,7 +29,7 @@ def add_parser(sub):
                    help="significant digits of numbers, 1 to 17 (default 4)")
     p.add_argument("--order", choices=["levels", "evaluation"], default="levels",
                    help="trace table numbering: level by level (default) or in dx.nodes order")
-    p.add_argument("-o", "--output", metavar="FILE.html", type=output_file(),
+    p.add_argument("-o", "--output", metavar="FILE.html", type=output_file(["html", "htm"]),
                    help="write the page here, into an existing folder (default: the HTML on standard "
                         f"output); graphs of more than {MAX_EXPLORE_NODES:,} nodes are refused")
     return p

@@ -21,7 +21,7 @@ def add_parser(sub):
     p.add_argument("--plot", metavar="PNG", type=plot_file,
                    help="draw error against step into this image (.png, .svg, .pdf, …; its folder must "
                         "exist)")
-    p.add_argument("--csv", metavar="CSV", type=output_file(),
+    p.add_argument("--csv", metavar="CSV", type=output_file(["csv"]),
                    help="write every step's derivative and error to this file (its folder must exist)")
     return p
 
