@@ -260,7 +260,9 @@ def _power(a, b):
 def _pow_base_partial(a, b, out):
     """∂(a**b)/∂a = b·a**(b−1), and 0 where b = 0 (a**0 is 1 for every a, 0 included)."""
     if type(b) is float:
-        return 0.0 if b == 0.0 else b * a ** (b - 1.0)
+        if b == 0.0:
+            return 0.0 if a == a else a                  # NaN in, NaN out
+        return b * a ** (b - 1.0)
     if isinstance(b, Node):
         return b * a ** (b - 1.0)
     zero = np.equal(b, 0.0)
@@ -276,6 +278,10 @@ def _pow_exponent_partial(a, b, out):
             return 0.0
         raise ValueError("the derivative of a**b with respect to the exponent b needs a positive base a "
                          "(for a < 0, a**b is not real at non-integer b)")
+    if isinstance(a, np.ndarray) and not isinstance(b, Node):
+        zero = (a == 0.0) & (np.real(b) > 0.0)
+        if np.any(zero):               # 0**b is 0 for every b > 0: its derivative in b is 0 there
+            return np.where(zero, 0.0, out * np.log(np.where(zero, 1.0, a)))
     return out * log(a)
 
 
