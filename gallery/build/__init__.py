@@ -7,7 +7,7 @@ deterministic, so ``tests/test_gallery.py`` can tell when the checked-in gallery
 times go only into files whose names contain ``timings`` and into images.
 
 >>> [folder for folder, _module in PARTS]
-['views', 'traces', 'swell', 'dynamic', 'nn', 'explorer', 'tour']
+['views', 'traces', 'swell', 'dynamic', 'nn', 'explorer', 'tour', 'imports']
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ PARTS = [
     ("nn", "gallery.build.nn"),
     ("explorer", "gallery.build.explorer"),
     ("tour", "gallery.build.tour"),
+    ("imports", "gallery.build.imports"),
 ]
 
 
