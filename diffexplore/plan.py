@@ -340,14 +340,15 @@ class GuardRegistry(weakref.WeakKeyDictionary):
 
     def __setitem__(self, node: Node, check: Any) -> None:
         previous = self.get(node)
-        if previous is not None and previous is not check:
+        if previous is not None and previous is not check and node.args:
             self.earlier.setdefault(node, []).append(previous)
         super().__setitem__(node, check)
 
     def pop(self, node: Node, *default: Any) -> Any:
-        """Remove the latest check; the earlier traces' checks stay."""
+        """Remove the latest check; the earlier traces' checks stay (except on a leaf, which every graph
+        shares: a bare variable keeps only its latest trace's check)."""
         previous = super().pop(node, *default)
-        if previous is not None and (not default or previous is not default[0]):
+        if node.args and previous is not None and (not default or previous is not default[0]):
             self.earlier.setdefault(node, []).append(previous)
         return previous
 
