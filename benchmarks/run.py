@@ -8,7 +8,8 @@ scale (benchmarks/scaling.png).
 
 The parts: bench_scalar.py (a scalar MLP against micrograd and PyTorch), bench_scale.py (10^2 to 10^6
 nodes, the cheap gradient principle), bench_symbolic.py (dx.diff against a reverse gradient, and SymPy),
-bench_batch.py (the gradient at 10^6 points against sympy.lambdify); and bench_mlp.py (an array MLP
+bench_batch.py (the gradient at 10^6 points against sympy.lambdify), bench_imports.py (dx.from_jax and
+dx.from_torch against make_jaxpr and symbolic_trace); and bench_mlp.py (an array MLP
 against hand-written NumPy backprop, HIPS autograd and PyTorch) when it is present.
 """
 
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     details = machine()
     import bench_batch
+    import bench_imports
     import bench_scalar
     import bench_scale
     import bench_symbolic
@@ -146,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in [("scalar MLP", lambda: bench_scalar.run(rounds=5 if quick else 10)),
                        ("scaling", lambda: bench_scale.run(rounds=3 if quick else 9)),
                        ("symbolic", lambda: bench_symbolic.run(rounds=3 if quick else 7)),
-                       ("batch", lambda: bench_batch.run(rounds=3 if quick else 9))]:
+                       ("batch", lambda: bench_batch.run(rounds=3 if quick else 9)),
+                       ("imports", lambda: bench_imports.run(rounds=3 if quick else 9))]:
         print(f"[{time.time() - started:5.0f} s] {name} ...", flush=True)
         sections.append(part())
     plot = plot_scaling(sections[1], HERE / "scaling.png")
