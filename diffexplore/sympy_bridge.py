@@ -158,7 +158,7 @@ def from_sympy(expr: Any) -> Node:
 
     Sums and products become left-nested chains, ``x**(1/2)`` becomes ``sqrt(x)``, ``x**-1`` becomes
     ``1/x`` and ``-1*x`` becomes ``-x``. Functions SymPy's ``simplify`` introduces that the table lacks
-    (``cosh``, ``sinh``, ``sech``, ``csch``, ``coth``, ``sec``, ``csc``, ``cot``) are written with the
+    (``sech``, ``csch``, ``coth``, ``sec``, ``csc``, ``cot``) are written with the
     table's functions; ``Heaviside(a, h)`` keeps its value ``h`` at 0 (``step`` is ``Heaviside(a, 0)``).
     Anything else is an error naming the function, and so is a number that is not finite
     (``oo``, ``zoo``, ``nan``, ``10**400``).
@@ -168,8 +168,8 @@ def from_sympy(expr: Any) -> Node:
     >>> x = sp.Symbol("x")
     >>> str(dx.from_sympy(sp.sin(x) ** 2 + 1))
     '1 + sin(x)**2'
-    >>> str(dx.from_sympy(sp.cosh(x)))
-    '(exp(x) + exp(-x))/2'
+    >>> str(dx.from_sympy(sp.sech(x)))
+    '1/cosh(x)'
     """
     from . import rules
     expr = sp.sympify(expr)
