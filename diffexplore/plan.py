@@ -80,7 +80,7 @@ class Plan:
     """
 
     __slots__ = ("order", "index", "roots", "ops", "constants", "variables", "active", "partial_steps",
-                 "_backward_terms", "_all_scalar", "_constants_finite", "__weakref__")
+                 "_backward_terms", "_absorbed", "_constants_finite", "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
         with gc_paused():       # a plan allocates a few small tuples per node and no cycles
@@ -146,15 +146,18 @@ class Plan:
         self.active = active
         self.partial_steps = partial_steps
         self._backward_terms = _NOT_YET
-        self._all_scalar = None
+        self._absorbed = None
         self._constants_finite = None        # whether every constant is finite (set by the first sweep)
 
-    @property
-    def all_scalar(self) -> bool:
-        """Whether every node is a scalar (made on first use)."""
-        if self._all_scalar is None:
-            self._all_scalar = all(not n.shape for n in self.order)
-        return self._all_scalar
+    def absorbing_arguments(self, passing: frozenset) -> tuple:
+        """The slots of the arguments of every operation not named in ``passing`` (made on first use:
+        the values an overflow could vanish through)."""
+        if self._absorbed is None:
+            order = self.order
+            slots = {j for i, idx, _terms, _node in self.partial_steps
+                     if order[i].rule.name not in passing for j in idx}
+            self._absorbed = tuple(sorted(slots))
+        return self._absorbed
 
     @property
     def backward_terms(self) -> list | None:

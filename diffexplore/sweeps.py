@@ -17,6 +17,7 @@ over the plan's terms, the cost of a gradient; a property test holds it equal to
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import operator
 import threading
@@ -92,7 +93,7 @@ def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
     start = 0
     while start is not None:
         start = _run_ops(p, ops, start, values)
-    if not _sums_finite(p, values):
+    if not _values_finite(p, values):
         check_values(p, values)
     if guards and check:
         check_guards(p, values, at)
@@ -102,11 +103,10 @@ def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
 def _run_ops(p: Plan, ops: list, start: int, values: list) -> int | None:
     """Run the operations from position ``start``; None when done, else the position to go on from
     after an operation that failed on a NaN or infinite argument (its value is then NaN)."""
-    position, i = start - 1, -1
+    i = -1
     try:
         with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for position in range(start, len(ops)):
-                i, impl, idx, arity = ops[position]
+            for i, impl, idx, arity in (ops if not start else itertools.islice(ops, start, None)):
                 if arity == 2:
                     values[i] = impl(values[idx[0]], values[idx[1]])
                 elif arity == 1:
@@ -115,6 +115,7 @@ def _run_ops(p: Plan, ops: list, start: int, values: list) -> int | None:
                     values[i] = impl(*[values[j] for j in idx])
         return None
     except DOMAIN_ERRORS as exc:
+        position = next(k for k in range(start, len(ops)) if ops[k][0] == i)
         _i, impl, idx, _arity = ops[position]
         args = [values[j] for j in idx]
         if all(is_finite(a) for a in args):
@@ -135,16 +136,26 @@ def _propagated(impl: Any, args: list) -> Any:
             return float("nan") if not shape else np.full(shape, np.nan)
 
 
-def _sums_finite(p: Plan, values: list) -> bool:
-    """Whether every value is finite, told by one sum for a graph of scalars at a point of floats (an
-    infinity or NaN anywhere makes the sum one; a false alarm, a sum that overflows, costs only the scan
-    that follows), else by its outputs (NumPy raises where arrays overflow)."""
-    if p.all_scalar and type(values[p.roots[0]]) is float:
-        try:
-            return math.isfinite(sum(values))
-        except TypeError:
-            pass
-    return all(is_finite(values[r]) for r in p.roots)
+#: Operations that carry an infinite argument into an infinite or NaN value (or refuse it): an overflow
+#: inside a formula can vanish only through another operation (1/inf = 0, exp(-inf) = 0, tanh(inf) = 1,
+#: a comparison, a selection, any primitive defined outside this list), whose arguments are checked.
+PASSING = frozenset({"add", "sub", "mul", "neg", "log", "log1p", "sin", "cos", "tan", "sqrt", "sinh",
+                     "cosh", "abs", "stop_gradient"})
+
+
+def _values_finite(p: Plan, values: list) -> bool:
+    """Whether the outputs are finite and, for a graph evaluated at floats, every argument of an
+    operation that can absorb an infinity is too (NumPy raises where arrays overflow)."""
+    for r in p.roots:
+        if not is_finite(values[r]):
+            return False
+    if type(values[p.roots[0]]) is not float:
+        return True
+    for j in p.absorbing_arguments(PASSING):
+        value = values[j]
+        if type(value) is float and not math.isfinite(value):
+            return False
+    return True
 
 
 # ---- non-finite numbers: NaN and inf propagate, so the outputs tell whether to look for their source ----
