@@ -121,6 +121,51 @@ def test_two_layer_attention_equals_jax_grad():
     assert_matches_jax(imported, attention, *args)
 
 
+def cnn_loss(x, w, b, dense):
+    y = jax.lax.conv_general_dilated(x, w, (1, 1), [(1, 1), (1, 1)],
+                                     dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    y = jax.nn.relu(y + b[None, :, None, None])
+    y = jax.lax.reduce_window(y, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+    logits = y.reshape(y.shape[0], -1) @ dense
+    log_probabilities = jax.nn.log_softmax(logits, axis=-1)
+    return -jnp.mean(jnp.sum(jax.nn.one_hot(jnp.array([0, 2]), 3) * log_probabilities, axis=-1))
+
+
+def test_small_cnn_with_conv_and_max_pool_equals_jax_grad():
+    args = [rng.normal(size=shape) for shape in [(2, 2, 6, 6), (3, 2, 3, 3), (3,), (27, 3)]]
+    with jax.enable_x64(True):
+        imported = from_jax(cnn_loss, *args)
+    assert "conv_general_dilated" in dx.imports.jax.supported_primitives()
+    assert "reduce_window_max" in dx.imports.jax.supported_primitives()
+    assert_matches_jax(imported, cnn_loss, *args)
+
+
+@pytest.mark.parametrize("fn, param", [
+    (lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), [(1, 0), (1, 1)],
+                                               dimension_numbers=("NCHW", "OIHW", "NCHW")), "padding"),
+    (lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), "VALID", rhs_dilation=(2, 1),
+                                               dimension_numbers=("NCHW", "OIHW", "NCHW")), "rhs_dilation"),
+    (lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), [(0, 0), (0, 0)], lhs_dilation=(2, 2),
+                                               dimension_numbers=("NCHW", "OIHW", "NCHW")), "lhs_dilation"),
+    (lambda x, w: jax.lax.conv_general_dilated(x.transpose(0, 2, 3, 1), w, (1, 1), "VALID",
+                                               dimension_numbers=("NHWC", "OIHW", "NCHW")),
+     "dimension_numbers"),
+    (lambda x, w: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 3, 3), (1, 1, 2, 2), "SAME"),
+     "padding"),
+    (lambda x, w: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 2), (1, 1, 2, 2), "VALID"),
+     "window_dimensions"),
+    (lambda x, w: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (2, 1, 2, 2), "VALID"),
+     "window_strides"),
+    (lambda x, w: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 1, 1), "VALID",
+                                        window_dilation=(1, 1, 2, 1)), "window_dilation"),
+])
+def test_unsupported_conv_and_pool_parameters_are_refused_by_name(fn, param):
+    x, w = rng.normal(size=(1, 2, 6, 6)), rng.normal(size=(2, 2, 3, 3))
+    with jax.enable_x64(True), pytest.raises(dx.DiffexploreError) as caught:
+        from_jax(lambda x, w: jnp.sum(fn(x, w)), x, w)
+    assert f"with {param}=" in str(caught.value)
+
+
 def test_where_and_stop_gradient_keep_a_graph_valid_at_other_points():
     def fn(x, y):
         chosen = jnp.where(x > y, x * y, jax.lax.stop_gradient(x) ** 2 + y)

@@ -243,6 +243,53 @@ def _not(values: list, eqn: _Equation) -> Any:
     return 1.0 - values[0]
 
 
+def _unsupported_param(name: str, param: str, value: Any, wanted: str) -> DiffexploreError:
+    return DiffexploreError(
+        f"from_jax: {name} with {param}={value!r} is not supported; diffexplore converts it only with "
+        f"{wanted}. Trace a Python-level version at a point instead: dx.trace(fn, x=...)")
+
+
+def _conv_general_dilated(values: list, eqn: _Equation) -> Any:
+    """A 2-D convolution in PyTorch's layout (NCHW input, OIHW weight, NCHW output), without dilation or
+    groups and with the same zero padding on both sides of each spatial axis, as ``dx.conv2d``."""
+    name, params = eqn.name, eqn.params
+    numbers = params["dimension_numbers"]
+    specs = (tuple(numbers.lhs_spec), tuple(numbers.rhs_spec), tuple(numbers.out_spec))
+    if any(spec != (0, 1, 2, 3) for spec in specs):
+        raise _unsupported_param(name, "dimension_numbers", numbers,
+                                 "2-D NCHW input, OIHW weight and NCHW output")
+    for param in ("lhs_dilation", "rhs_dilation"):
+        if any(int(d) != 1 for d in params[param]):
+            raise _unsupported_param(name, param, params[param], f"{param} all 1")
+    for param in ("feature_group_count", "batch_group_count"):
+        if int(params[param]) != 1:
+            raise _unsupported_param(name, param, params[param], f"{param}=1")
+    padding = params["padding"]
+    if isinstance(padding, str) or any(int(low) != int(high) for low, high in padding):
+        raise _unsupported_param(name, "padding", padding, "symmetric padding pairs (p, p) per spatial axis")
+    stride = tuple(int(s) for s in params["window_strides"])
+    return dx_arrays.conv2d(values[0], values[1], stride=stride,
+                            padding=tuple(int(low) for low, _ in padding))
+
+
+def _reduce_window_max(values: list, eqn: _Equation) -> Any:
+    """Max pooling over the last two axes of an (N, C, H, W) array, without padding or dilation, as
+    ``dx.max_pool2d``."""
+    name, params = eqn.name, eqn.params
+    window, strides = tuple(params["window_dimensions"]), tuple(params["window_strides"])
+    if len(window) != 4 or tuple(window[:2]) != (1, 1):
+        raise _unsupported_param(name, "window_dimensions", window, "window_dimensions (1, 1, kh, kw)")
+    if len(strides) != 4 or tuple(strides[:2]) != (1, 1):
+        raise _unsupported_param(name, "window_strides", strides, "window_strides (1, 1, sh, sw)")
+    if any(int(p) != 0 for pair in params["padding"] for p in pair):
+        raise _unsupported_param(name, "padding", params["padding"], "zero padding")
+    for param in ("base_dilation", "window_dilation"):
+        if any(int(d) != 1 for d in params[param]):
+            raise _unsupported_param(name, param, params[param], f"{param} all 1")
+    return dx_arrays.max_pool2d(values[0], tuple(int(k) for k in window[2:]),
+                                tuple(int(s) for s in strides[2:]))
+
+
 #: JAX primitive name -> converter(values, equation) -> the output value(s).
 CONVERTERS: dict[str, Callable] = {
     "add": _binary(rules.add), "sub": _binary(rules.sub), "mul": _binary(rules.mul),
@@ -277,6 +324,7 @@ CONVERTERS: dict[str, Callable] = {
     "convert_element_type": _convert_element_type,
     "copy": _identity, "copy_p": _identity, "reduce_precision": _identity, "optimization_barrier": _identity,
     "sharding_constraint": _identity,
+    "conv_general_dilated": _conv_general_dilated, "reduce_window_max": _reduce_window_max,
 }
 
 #: Call-like primitives whose body is inlined (its primal computation), by the param holding the body.
