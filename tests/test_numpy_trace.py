@@ -220,8 +220,28 @@ def gated(xp, W, x):
     return xp.sum(h[np.array([0, 2])] ** 2) + h[1] * x[0] + h[-2:].max()
 
 
+def small_cnn(xp, X, K, W):
+    """conv (3x3, by shifted slices), relu by selection, 2x2 max pooling (by reshape), flatten, dense,
+    softmax cross-entropy with fixed labels: the CNN of the issue in plain NumPy."""
+    n, c, h, w = X.shape
+    out_channels = K.shape[0]
+    conv = 0.0
+    for i in range(3):
+        for j in range(3):
+            patch = X[:, :, i:i + h - 2, j:j + w - 2]                     # (n, c, h-2, w-2)
+            conv = conv + (patch[:, None] * K[None, :, :, i, j, None, None]).sum(axis=2)
+    activated = xp.where(conv > 0, conv, 0.0)
+    pooled = activated.reshape(n, out_channels, (h - 2) // 2, 2, (w - 2) // 2, 2).max(axis=(3, 5))
+    flat = pooled.reshape(n, -1)
+    logits = flat @ W
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = logits - xp.log(xp.sum(xp.exp(logits), axis=1, keepdims=True))
+    return -xp.mean(log_probabilities[np.arange(n), np.array([0, 2])])
+
+
 MODELS = {
     "mlp": (mlp_loss, {"W1": (4, 3), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "X": (3, 5), "Y": (2, 5)}),
+    "small cnn": (small_cnn, {"X": (2, 2, 6, 6), "K": (3, 2, 3, 3), "W": (12, 3)}),
     "attention": (attention, {"Q": (4, 3), "K": (5, 3), "V": (5, 2)}),
     "where, clip and indexing": (gated, {"W": (5, 3), "x": (3,)}),
 }
