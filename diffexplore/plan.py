@@ -147,7 +147,13 @@ class Plan:
         self.partial_steps = partial_steps
         self._backward_terms = _NOT_YET
         self._absorbed = None
-        self._constants_finite = None        # whether every constant is finite (set by the first sweep)
+        self._constants_finite = None
+
+    def constants_finite(self, is_finite) -> bool:
+        """Whether every constant is finite by ``is_finite`` (made on first use)."""
+        if self._constants_finite is None:
+            self._constants_finite = all(is_finite(value) for _i, value in self.constants)
+        return self._constants_finite
 
     def absorbing_arguments(self, passing: frozenset) -> tuple:
         """The slots of the arguments of every operation not named in ``passing`` (made on first use:

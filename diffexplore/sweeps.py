@@ -173,17 +173,7 @@ def is_finite(value: Any) -> bool:
 
 def inputs_finite(p: Plan, values: list) -> bool:
     """Whether every variable's value and every constant of a swept plan is finite."""
-    if p._constants_finite is None:
-        p._constants_finite = all(is_finite(value) for _i, value in p.constants)
-    return p._constants_finite and all(is_finite(values[i]) for i, _name, _shape in p.variables)
-
-
-def _number_errstate(p: Plan, values: list):
-    """NumPy's error handling for a derivative sweep over numbers: raise (a domain error is reported
-    naming the node), unless an input is NaN or infinite: then NaN propagates (NaN in, NaN out)."""
-    if inputs_finite(p, values):
-        return np.errstate(divide="raise", invalid="raise", over="raise")
-    return np.errstate(all="ignore")
+    return p.constants_finite(is_finite) and all(is_finite(values[i]) for i, _name, _shape in p.variables)
 
 
 def _nonfinite(value: Any) -> str:
@@ -358,8 +348,12 @@ class NumberAlgebra:
         return sum_to(value, attr=shape)
 
     @staticmethod
-    def errstate():
-        return np.errstate(divide="raise", invalid="raise", over="raise")
+    def errstate(p: Plan, values: list):
+        """Raise (a domain error is reported naming the node), unless an input is NaN or infinite: then
+        NaN propagates (NaN in, NaN out)."""
+        if inputs_finite(p, values):
+            return np.errstate(divide="raise", invalid="raise", over="raise")
+        return np.errstate(all="ignore")
 
 
 NUMBERS = NumberAlgebra()
@@ -394,7 +388,7 @@ class NodeAlgebra:
         return self.fold(reduced) if self.prune else reduced
 
     @staticmethod
-    def errstate():
+    def errstate(p: Plan, values: list):
         return nullcontext()
 
 
@@ -420,7 +414,7 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
     mul, add, fold, folds = algebra.mul, algebra.add, algebra.fold, algebra.folds
     i = -1
     try:
-        with algebra.errstate() if algebra is not NUMBERS else _number_errstate(p, values):
+        with algebra.errstate(p, values):
             for i, idx, terms, node in (p.partial_steps if steps is None else steps):
                 if terms:
                     total = None
@@ -469,7 +463,7 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     contribution)`` for every addition, in order."""
     if algebra is NUMBERS and p.backward_terms is not None:
         try:
-            with _number_errstate(p, values):
+            with NUMBERS.errstate(p, values):
                 backward_flat(p.backward_terms, values, adjoints, record)
         except _SweepError as failure:
             raise domain_error(p, failure.slot, failure.cause, "differentiating") from None
@@ -478,7 +472,7 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     active = p.active
     i = -1
     try:
-        with algebra.errstate() if algebra is not NUMBERS else _number_errstate(p, values):
+        with algebra.errstate(p, values):
             for i, idx, terms, node in reversed(p.partial_steps):
                 g = adjoints[i]
                 if g is None:
