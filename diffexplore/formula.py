@@ -19,6 +19,7 @@ import math
 from .errors import SizeLimitError
 from .graph import ArrayValue, Node, nodes
 from .parse import TRUNCATION_MARK, VARIABLE_ESCAPE, is_reserved_name
+from .sizes import format_count
 
 __all__ = ["formula", "let_form", "format_number"]
 
@@ -148,7 +149,8 @@ def formula(root: Node, max_length: int | None = None) -> str:
     """
     precedence, length = _measure(root)
     if max_length is None and length[root] > FORMULA_MAX_LENGTH:
-        raise SizeLimitError(f"the formula of this graph is {_count_text(length[root])} characters long "
+        raise SizeLimitError(f"the formula of this graph is {format_count(length[root], separators=True)} "
+                             "characters long "
                              f"(written as a tree, without sharing); formulas longer than "
                              f"{FORMULA_MAX_LENGTH:,} characters are not written out: pass max_length= for "
                              "its start, or use dx.let_form(f) (one line per node, sharing kept)")
@@ -159,13 +161,6 @@ def formula(root: Node, max_length: int | None = None) -> str:
 
 #: The longest formula written out in full (a shared graph's formula can be exponentially long).
 FORMULA_MAX_LENGTH = 10_000_000
-
-
-def _count_text(n: int) -> str:
-    """A length that may be exponentially large, as 1,234 or about 10^602."""
-    if n < 10 ** 15:
-        return f"{n:,}"
-    return f"about 10^{int(n.bit_length() * 0.30103)}"
 
 
 def let_form(root: Node) -> str:

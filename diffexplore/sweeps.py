@@ -42,15 +42,21 @@ __all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_flat", "
 
 def domain_error(p: Plan, i: int, exc: Exception, what: str = "evaluating") -> DomainError:
     """The error for a failure at slot ``i``, naming the node and its operation."""
-    from .formula import formula
     node = p.order[i]
     reason = str(exc) or type(exc).__name__
-    args = ", ".join(formula(a, max_length=40) for a in node.args)
     if isinstance(exc, OverflowError) or "overflow" in reason or "range" in reason:
         verdict = "The result leaves the range of floating-point numbers (about ±1.8e308)."
     else:
         verdict = f"The operation {node.rule.name!r} is not defined there."
-    return DomainError(f"{what} node #{i} ({node.rule.name}({args})) failed: {reason}. {verdict}")
+    return DomainError(f"{what} {_node_text(p, i)} failed: {reason}. {verdict}")
+
+
+def _node_text(p: Plan, i: int) -> str:
+    """A node as errors name it: ``node #3 (mul(x, x))``."""
+    from .formula import formula
+    node = p.order[i]
+    args = ", ".join(formula(a, max_length=40) for a in node.args)
+    return f"node #{i} ({node.rule.name}({args}))"
 
 
 def missing_rule(rule, which: str) -> RuleError:
@@ -197,11 +203,8 @@ def check_values(p: Plan, values: list) -> None:
 
 
 def _overflow(p: Plan, i: int, what: str, evaluating: str = "evaluating") -> DomainError:
-    from .formula import formula
-    node = p.order[i]
-    args = ", ".join(formula(a, max_length=40) for a in node.args)
-    return DomainError(f"{evaluating} node #{i} ({node.rule.name}({args})) {what}: the result leaves the "
-                       f"range of floating-point numbers (about ±1.8e308), so it is not a number to trust")
+    return DomainError(f"{evaluating} {_node_text(p, i)} {what}: the result leaves the range of "
+                       "floating-point numbers (about ±1.8e308), so it is not a number to trust")
 
 
 def check_tangents(p: Plan, values: list, tangents: list) -> None:
