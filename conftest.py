@@ -2,7 +2,7 @@
 
 import pytest
 
-from diffexplore.plan import clear_plans
+from diffexplore.plan import clear_plans, guards
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +12,14 @@ def _no_plans_carried_between_tests():
     (hash-consing shares them): tests stay independent of what ran before."""
     yield
     clear_plans()
+
+
+@pytest.fixture(autouse=True)
+def _no_guards_carried_between_tests():
+    """Traced graphs are hash-consed nodes shared with other tests: the branch checks a test attached are
+    dropped when it ends (earlier traces' checks included), so they cannot warn in later tests."""
+    before = set(guards.guarded())
+    yield
+    for node in guards.guarded():
+        if node not in before:
+            guards.forget(node)

@@ -361,6 +361,11 @@ class GuardRegistry(weakref.WeakKeyDictionary):
             self.earlier.setdefault(node, []).append(previous)
         return previous
 
+    def forget(self, node: Node) -> None:
+        """Remove every check of ``node`` (the latest and the earlier traces')."""
+        super().pop(node, None)
+        self.earlier.pop(node, None)
+
     def checks(self, node: Node) -> list:
         """Every check registered for ``node``, the latest first."""
         latest = self.get(node)

@@ -12,20 +12,9 @@ import pytest
 from autograd import grad
 
 import diffexplore as dx
-from diffexplore.plan import guards
 from diffexplore.trace import Comparison, branch_decisions
 
 TOLERANCE = {"rtol": 1e-12, "atol": 1e-12}
-
-
-@pytest.fixture(autouse=True)
-def forget_new_guards():
-    """Traced graphs are hash-consed nodes shared with other tests: drop the guards a test attached."""
-    before = set(guards.keys())
-    yield
-    for root in list(guards.keys()):
-        if root not in before:
-            guards.pop(root, None)
 
 
 def random_point(shapes: dict, seed: int) -> dict:

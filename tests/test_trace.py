@@ -13,7 +13,6 @@ import pytest
 import diffexplore as dx
 from diffexplore.cli import main
 from diffexplore.graph import PRIMITIVES
-from diffexplore.plan import guards
 from diffexplore.trace import (
     _UFUNCCOMPARISONS,
     BranchWarning,
@@ -29,16 +28,6 @@ EXAMPLES = ROOT / "examples" / "dynamic.py"
 
 def example(name):
     return load_python_function(f"{EXAMPLES}:{name}")
-
-
-@pytest.fixture(autouse=True)
-def forget_new_guards():
-    """Traced graphs are hash-consed nodes shared with other tests: drop the guards a test attached."""
-    before = set(guards.keys())
-    yield
-    for root in list(guards.keys()):
-        if root not in before:
-            guards.pop(root, None)
 
 
 def quietly(function, *args, **kwargs):
