@@ -142,7 +142,7 @@ def count(tree: Path, name: str, reps: int) -> int:
     return int(found.group(1))
 
 
-def _revision(tree: Path) -> str:
+def revision(tree: Path) -> str:
     """The commit a checkout is at (and whether its package has changes not committed)."""
     head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip() or "not a git checkout"
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                      "ok" if ratio <= 1.10 else "**more**"])
     table = tabulate(rows, headers=["workload", "A: M instructions", "B: M instructions", "B/A", "verdict"],
                      tablefmt="github", disable_numparse=True)
-    revisions = {side: _revision(tree) for side, tree in trees.items()}
+    revisions = {side: revision(tree) for side, tree in trees.items()}
     text = (f"# Instructions per repetition, A = {trees['A']} ({revisions['A']}) against "
             f"B = {trees['B']} ({revisions['B']})\n\n"
             f"Counted by valgrind's callgrind (PYTHONHASHSEED=0), {REPS} repetitions minus the set-up alone; "

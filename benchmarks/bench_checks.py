@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from ab_count import revision
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MARK = "CHECKS-RESULT "
@@ -79,15 +81,6 @@ def run_child(tree: Path, samples: int) -> dict:
     if Path(result["file"]).resolve() != expected:
         raise SystemExit(f"diffexplore came from {result['file']}, not from {expected}")
     return result
-
-
-def revision(tree: Path) -> str:
-    """The commit a checkout is at (and whether its package has changes not committed)."""
-    head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip() or "not a git checkout"
-    changed = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "diffexplore"],
-                             capture_output=True, text=True).stdout.strip()
-    return f"commit {head}" + (", with uncommitted changes" if changed else "")
 
 
 def main(argv: list[str] | None = None) -> int:
