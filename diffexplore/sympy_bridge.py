@@ -24,14 +24,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import sympy as sp
-
 from .errors import DiffexploreError, SympyTimeout
 from .graph import PRIMITIVES, Node, Primitive, apply, constant, nodes, size, variable
 from .rules import facet_index
 
 __all__ = ["to_sympy", "from_sympy", "simplify", "cse_form", "latex", "run_with_timeout", "symbol",
            "deep_call", "SYMPY_MAX_DEPTH", "LATEX_MAX_TREE"]
+
+class _LazySympy:
+    """SymPy, imported on first use: ``import diffexplore`` stays light (SymPy's import takes about half a
+    second and adds some 45,000 objects that Python's cyclic garbage collector then scans again and again
+    while a graph is built)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import sympy
+        globals()["sp"] = sympy
+        return getattr(sympy, name)
+
+
+sp: Any = _LazySympy()
 
 #: The deepest graph (levels from a leaf to the root) converted to SymPy in this process.
 SYMPY_MAX_DEPTH = 500
