@@ -19,7 +19,7 @@ import numpy as np
 
 from .formula import formula
 from .graph import Node, free_variables, nodes
-from .plan import Plan, guards
+from .plan import Plan, guards, op_arguments
 
 __all__ = ["Decision", "BranchGuard", "BranchWarning", "TraceWarning", "branch_decisions", "COMPARISONS",
            "INTEGER_PARTS", "MIRRORED", "describe_point", "DOMAIN_ERRORS"]
@@ -169,9 +169,9 @@ class BranchGuard:
                 return                         # cannot be checked at this point: skip these decisions
             slots[i] = names[name]
         with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for i, impl, idx, _arity in p.ops:
-                if slots[i] is None:
-                    slots[i] = impl(*[slots[j] for j in idx])
+            for op in p.ops:
+                if slots[op[3]] is None:
+                    slots[op[3]] = op[0](*[slots[j] for j in op_arguments(op)])
         values.update(zip(p.order, slots, strict=True))
 
 

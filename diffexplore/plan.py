@@ -1,10 +1,13 @@
 """Transform/evaluate: a graph's evaluation plan, made once and shared by every sweep.
 
 A :class:`Plan` is made in one walk over the graph: the topological order, each node's slot, which nodes
-depend on a variable, the primal operations, and the chain-rule terms of every operation with its local
-partial resolved as far as the rule table allows (a constant such as add's 1, one of the values such as
-mul's other argument, or a call of the rule's partial). The sweeps of :mod:`diffexplore.sweeps` are plain
-loops over these lists, over numbers (the evaluators) or over nodes (the symbolic differentiator).
+depend on a variable, every operation with its argument slots, and the chain-rule terms of every
+operation with its local partial resolved as far as the rule table allows (a constant such as add's 1,
+one of the values such as mul's other argument, a primitive applied to an argument such as sin's cos, or
+a call of the rule's partial). The terms of an operation depend only on its rule, which of its arguments
+are active and whether broadcasting made it larger, so operations alike share one tuple of terms: the
+walk writes down two small tuples per operation. The sweeps of :mod:`diffexplore.sweeps` are plain loops
+over these lists, over numbers (the evaluators) or over nodes (the symbolic differentiator).
 
 Plans of the most recently used graphs are cached while the graph lives (a plan holds its graph, so the
 cache is small and bounded). The registry :data:`guards` holds the branch decisions that traced graphs
@@ -19,48 +22,59 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
-from .graph import PRIMITIVES, Node, check_variables, gc_paused, numbered_nodes
+from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
 
-__all__ = ["Plan", "plan", "Term", "Step", "CALL", "READ", "CONSTANT", "trivial_partial",
-           "TRIVIAL_PARTIALS", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
+__all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "op_arguments",
+           "trivial_partial", "TRIVIAL_PARTIALS", "PASSING", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
-#: How a term gets its local partial: call the rule's partial, read a value, or use a constant.
-CALL, READ, CONSTANT = 0, 1, 2
+#: How a term gets its local partial: call the rule's partial, read a value, use a constant, or apply a
+#: primitive's implementation to a value (the partial is that primitive of one of the inputs).
+CALL, READ, CONSTANT, APPLY = 0, 1, 2, 3
+
+#: An operation's ``second`` when it has more than two arguments (``first`` is then their slots).
+MANY = -1
+
+
+class Op(NamedTuple):
+    """One operation of a plan's ``ops`` (plain tuples in this layout): ``impl`` computes its value
+    (None in plans made for the symbolic sweeps only), ``first`` and ``second`` are its arguments' slots
+    (``second`` None for one argument; :data:`MANY` for three or more, whose slots ``first`` then
+    holds) and ``slot`` its own. Terms address the slots by their position in this tuple (1, 2, 3)."""
+
+    impl: Any
+    first: Any
+    second: int | None
+    slot: int
 
 
 class Term(NamedTuple):
-    """One chain-rule term: ``adjoint[arg] += adjoint[slot] * local`` and ``tangent[slot] += local *
-    tangent[arg]``. ``local`` is ``what(value[first], value[second], value[slot])`` (``how`` is CALL;
-    ``second`` None for one argument, ``first`` None for three or more, whose values come from the
-    step's argument slots), ``value[what]`` (READ: a partial that returns one of its inputs) or the
-    number ``what`` (CONSTANT). ``reduce_to`` is the argument's shape when broadcasting made the result
-    larger, else None; ``position`` is the argument's position.
+    """One chain-rule term of an operation: ``adjoint[op[position]] += adjoint[slot] * local`` and
+    ``tangent[slot] += local * tangent[op[position]]``. ``local`` is ``values[op[source]]`` (READ),
+    the number ``what`` (CONSTANT), ``what(values[op[source]])`` (APPLY: ``what`` is a primitive's
+    implementation; ``partial`` builds the same with nodes) or ``what(*argument values, output value)``
+    (CALL). ``reduce_to`` is the argument's shape when broadcasting made the result larger, else None.
 
-    The plan keeps terms as plain tuples in this layout (the sweeps unpack them in their hot loops);
-    this class names the fields for readers and for code that is not hot.
-    """
+    Plans keep terms as plain tuples in this layout (the sweeps unpack them in their hot loops), one
+    tuple of terms per operation, shared by the operations with the same rule, active arguments and
+    broadcasting."""
 
-    slot: int
-    arg: int
+    position: int
     how: int
     what: Any
-    first: int | None
-    second: int | None
+    source: int
     reduce_to: tuple | None
-    position: int
+    partial: Any
 
 
-class Step(NamedTuple):
-    """One operation in a plan's ``partial_steps`` (plain tuples in this layout): its ``slot``, its
-    argument slots, its elementwise ``terms`` (a tuple of :class:`Term`), or None and the ``node`` whose
-    rule's vjp/jvp the sweeps call (``node`` None: nothing to differentiate)."""
-
-    slot: int
-    args: tuple
-    terms: tuple | None
-    node: Node | None
+def op_arguments(op: tuple) -> tuple:
+    """The argument slots of an operation of a plan's ``ops``."""
+    _impl, first, second, _slot = op
+    if second is None:
+        return (first,)
+    return first if second == MANY else (first, second)
 
 
 class Plan:
@@ -71,83 +85,137 @@ class Plan:
     - ``active[slot]``: whether the node depends on a variable (of ``wrt``, when a plan is made for
       derivatives with respect to some of the variables only: partials nobody asked for are never
       evaluated, such as a power's partial in its exponent where the base is negative);
-    - ``ops``: ``(slot, impl, argument slots, arity)`` for every operation, in order (made only for
-      plans that evaluate: ``evaluation=False`` skips them for the symbolic sweeps);
-    - ``partial_steps``: a :class:`Step` for every operation, in order: the chain-rule terms of each
-      active argument whose partial is not zero;
-    - ``backward_terms``: every term in the order the backward sweep uses them, for the flat sweep
-      (None when the graph has an operation the terms cannot express).
+    - ``ops``: an :class:`Op` for every operation, in order (``evaluation=False``, for the symbolic
+      sweeps, leaves out the implementations);
+    - ``terms``: for every operation, the tuple of its chain-rule :class:`Term` (one per active argument
+      whose partial is not zero; empty when no argument is active), or None for an operation whose
+      rule's vjp/jvp the sweeps call (or that has no derivative rule: the sweeps then say so).
     """
 
-    __slots__ = ("order", "index", "roots", "ops", "constants", "variables", "active", "partial_steps",
-                 "_backward_terms", "_absorbed", "_constants_finite", "__weakref__")
+    __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variables", "active",
+                 "_absorbed", "_constants_finite", "_variables_getter", "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
         with gc_paused():       # a plan allocates a few small tuples per node and no cycles
             self._make(roots, evaluation, None if wrt is None else frozenset(wrt))
 
     def _make(self, roots: Sequence[Node], evaluation: bool, wrt: frozenset | None) -> None:
-        order, index = numbered_nodes(*roots)
-        self.order = order
-        self.index = index
-        self.roots = [index[r] for r in roots]
+        """One depth-first walk (arguments left to right): each node is numbered when its arguments are,
+        and its operation and chain-rule terms are written down at once."""
+        flat = _flat_roots(roots)
+        order: list = []
+        index: dict = {}
         slot_of = index.__getitem__
-        active = [False] * len(order)
+        emit = order.append
+        active: list = []
+        mark = active.append
         constants: list = []
         variables: list = []
         ops: list = []
-        partial_steps: list = []
-        templates: dict = {}           # rule -> its partials' term template (per plan: rules may change)
-        for i, node in enumerate(order):
-            args = node.args
-            rule = node.rule
-            if not args:
-                if rule.name == "const":
-                    constants.append((i, node.value))
-                elif rule.name == "var":
-                    variables.append((i, node.attr[0], node.shape))
-                    active[i] = wrt is None or node.attr[0] in wrt
+        add_op = ops.append
+        terms: list = []
+        add_terms = terms.append
+        absorbing: list = []           # arguments of the operations an infinity can vanish through
+        facts: dict = {}               # rule -> _RuleFacts; per plan: rules may change between plans
+        shared: dict = {}              # (rule, activity, broadcasting) -> its operations' terms
+        for root in flat:
+            if root in index:
                 continue
-            idx = tuple(map(slot_of, args))
-            any_active = False
-            for j in idx:
-                if active[j]:
-                    any_active = True
-                    break
-            active[i] = any_active
-            if evaluation:
-                impl = _bind_attr(rule.impl, node.attr) if rule.has_attr else rule.impl
-                ops.append((i, impl, idx, len(idx)))
-            template = templates.get(rule, _NOT_YET)
-            if template is _NOT_YET:
-                template = templates[rule] = _term_template(rule)
-            if template is None or len(idx) > 2:
-                partial_steps.append(_partial_step(i, node, idx, active, any_active, template))
-            elif not any_active:
-                partial_steps.append((i, idx, (), None))
-            else:      # _partial_step inlined for one or two arguments: the common case, once per node
-                first = idx[0]
-                second = idx[1] if len(idx) == 2 else None
-                shape = node.shape
-                terms = []
-                for pos, how, what in template:
-                    j = idx[pos]
-                    if active[j]:
-                        if how == READ:
-                            what = idx[what] if what < len(idx) else i
-                        arg_shape = args[pos].shape
-                        terms.append((i, j, how, what, first, second,
-                                      arg_shape if arg_shape != shape else None, pos))
-                partial_steps.append((i, idx, tuple(terms), None))
+            stack = [(root, iter(root.args))]
+            push, pop = stack.append, stack.pop
+            while stack:
+                node, pending = stack[-1]
+                for arg in pending:
+                    if arg not in index:
+                        push((arg, iter(arg.args)))
+                        break
+                else:
+                    pop()
+                    i = len(order)
+                    index[node] = i
+                    emit(node)
+                    args = node.args
+                    rule = node.rule
+                    if not args:
+                        if rule.name == "var":
+                            variables.append((i, node.attr[0], node.shape))
+                            mark(wrt is None or node.attr[0] in wrt)
+                        else:
+                            if rule.name == "const":
+                                constants.append((i, node.value))
+                            mark(False)
+                        continue
+                    known = facts.get(rule)
+                    if known is None:
+                        known = facts[rule] = _rule_facts(rule)
+                    template, absorbs, impl = known
+                    if not evaluation:
+                        impl = None
+                    elif impl is None:
+                        impl = _bind_attr(rule.impl, node.attr)
+                    shape = node.shape
+                    if len(args) == 2:
+                        a, b = args
+                        first = index[a]
+                        second = index[b]
+                        add_op((impl, first, second, i))
+                        if absorbs:
+                            absorbing += (first, second)
+                        first_active = active[first]
+                        second_active = active[second]
+                        if not (first_active or second_active):
+                            mark(False)
+                            add_terms(())
+                            continue
+                        mark(True)
+                        if template is None:
+                            add_terms(None)
+                            continue
+                        key = (rule, first_active, second_active,
+                               None if a.shape == shape else a.shape, None if b.shape == shape else b.shape)
+                        found = shared.get(key)
+                        if found is None:
+                            found = shared[key] = _terms(template, node, (first_active, second_active))
+                    elif len(args) == 1:
+                        a = args[0]
+                        first = index[a]
+                        add_op((impl, first, None, i))
+                        if absorbs:
+                            absorbing.append(first)
+                        if not active[first]:
+                            mark(False)
+                            add_terms(())
+                            continue
+                        mark(True)
+                        if template is None:
+                            add_terms(None)
+                            continue
+                        key = (rule, None if a.shape == shape else a.shape)
+                        found = shared.get(key)
+                        if found is None:
+                            found = shared[key] = _terms(template, node, (True,))
+                    else:
+                        slots = tuple(map(slot_of, args))
+                        add_op((impl, slots, MANY, i))
+                        if absorbs:
+                            absorbing += slots
+                        any_active = any(map(active.__getitem__, slots))
+                        mark(any_active)
+                        add_terms(None if any_active else ())
+                        continue
+                    add_terms(found)
         check_variables([order[i] for i, _, _ in variables])      # one shape per name
+        self.order = order
+        self.index = index
+        self.roots = [index[r] for r in flat]
         self.constants = constants
         self.variables = variables
         self.ops = ops
+        self.terms = terms
         self.active = active
-        self.partial_steps = partial_steps
-        self._backward_terms = _NOT_YET
-        self._absorbed = None
+        self._absorbed = absorbing
         self._constants_finite = None
+        self._variables_getter = None
 
     def constants_finite(self, is_finite) -> bool:
         """Whether every constant is finite by ``is_finite`` (made on first use)."""
@@ -155,111 +223,169 @@ class Plan:
             self._constants_finite = all(is_finite(value) for _i, value in self.constants)
         return self._constants_finite
 
-    def absorbing_arguments(self, passing: frozenset) -> tuple:
-        """The slots of the arguments of every operation not named in ``passing`` (made on first use:
-        the values an overflow could vanish through)."""
-        if self._absorbed is None:
-            order = self.order
-            slots = {j for i, idx, _terms, _node in self.partial_steps
-                     if order[i].rule.name not in passing for j in idx}
-            self._absorbed = tuple(sorted(slots))
+    def variable_values(self, values: list) -> tuple:
+        """The entries of a slot list (values, tangents, adjoints) at the variables, in order."""
+        getter = self._variables_getter
+        if getter is None:
+            slots = [i for i, _name, _shape in self.variables]
+            if len(slots) == 1:
+                getter = (lambda values, slot=slots[0]: (values[slot],))
+            else:
+                getter = itemgetter(*slots) if slots else (lambda values: ())
+            self._variables_getter = getter
+        return getter(values)
+
+    def absorbing_arguments(self) -> list:
+        """The slots of the arguments of every operation not named in :data:`PASSING` (with repeats):
+        the values an overflow could vanish through."""
         return self._absorbed
 
     @property
-    def backward_terms(self) -> list | None:
-        """The terms of every step in backward-sweep order (made on first use), or None."""
-        if self._backward_terms is _NOT_YET:
-            flat: list | None = []
-            for _i, idx, terms, node in reversed(self.partial_steps):
-                if node is not None or len(idx) > 2:
-                    flat = None
-                    break
-                if terms:
-                    flat.extend(terms)
-            self._backward_terms = flat
-        return self._backward_terms
-
-    def dense_steps(self) -> list:
-        """A step for every operation with a term for *every* argument, active or not, a zero partial
-        being the constant 0: the chain rule exactly as a textbook writes it (the raw symbolic
-        derivative), where ``partial_steps`` leaves out what cannot contribute."""
+    def partial_steps(self) -> list:
+        """Every operation as ``(slot, argument slots, terms, node)``, with each term spelled out as
+        ``(slot, argument slot, how, what, first, second, reduce_to, position)`` (READ's ``what`` a slot,
+        APPLY given as the CALL of its partial, ``first``/``second`` the argument slots of a partial of
+        one or two arguments), and ``node`` set where ``terms`` is None: for code that writes each step
+        out (the compiler) rather than sweeping."""
         steps = []
-        templates: dict = {}
-        for i, idx, _terms, _node in self.partial_steps:
-            node = self.order[i]
-            rule = node.rule
-            template = templates.get(rule)
-            if template is None:
-                template = templates[rule] = _term_template(rule, dense=True)
-            steps.append(_partial_step(i, node, idx, None, True, template))
+        for op, terms in zip(self.ops, self.terms, strict=True):
+            i = op[3]
+            idx = op_arguments(op)
+            if terms is None:
+                steps.append((i, idx, None, self.order[i]))
+                continue
+            first, second = op[1], op[2]
+            spelled = []
+            for position, how, what, source, reduce_to, partial in terms:
+                if how == READ:
+                    what = op[source]
+                elif how == APPLY:
+                    how, what = CALL, partial
+                spelled.append((i, op[position], how, what, first, second, reduce_to, position - 1))
+            steps.append((i, idx, tuple(spelled), None))
         return steps
+
+    def dense_terms(self) -> list:
+        """The terms of every operation with one for *every* argument, active or not, a zero partial
+        being the constant 0: the chain rule exactly as a textbook writes it (the raw symbolic
+        derivative), where ``terms`` leaves out what cannot contribute. None, as in ``terms``, for the
+        operations the sweeps handle by their rule (vjp/jvp, or more than two arguments)."""
+        dense = []
+        shared: dict = {}
+        for op in self.ops:
+            node = self.order[op[3]]
+            key = (node.rule, node.shape) + tuple(a.shape for a in node.args)
+            found = shared.get(key, _NOT_YET)
+            if found is _NOT_YET:
+                template = _term_template(node.rule, dense=True)
+                found = shared[key] = (None if template is None
+                                       else _terms(template, node, (True,) * len(node.args)))
+            dense.append(found)
+        return dense
 
 
 _NOT_YET = object()
 
+#: Operations that carry an infinite argument into an infinite or NaN value (or refuse it): an overflow
+#: inside a formula can vanish only through another operation (1/inf = 0, exp(-inf) = 0, tanh(inf) = 1,
+#: a comparison, a selection, any primitive defined outside this list), whose arguments the evaluators
+#: check.
+PASSING = frozenset({"add", "sub", "mul", "neg", "log", "log1p", "sin", "cos", "tan", "sqrt", "sinh",
+                     "cosh", "abs", "stop_gradient"})
+
+
+def _flat_roots(roots: Sequence) -> list[Node]:
+    """The roots as a list of nodes (numbers become constants)."""
+    return [r if type(r) is Node else as_node(r) for r in roots]
+
+
+def _rule_facts(rule) -> tuple:
+    """What a plan needs of a rule, looked up once per plan: its term template, whether an infinite
+    argument can vanish through it (not in :data:`PASSING`), and its implementation (None when each
+    node binds its own attribute)."""
+    return (_term_template(rule), rule.name not in PASSING, None if rule.has_attr else rule.impl)
+
 
 def _term_template(rule, dense: bool = False) -> tuple | None:
-    """For an elementwise rule with partials: ``(position, how, what)`` for each nonzero partial (for
-    ``READ``, ``what`` is the input's position, the arity meaning the output); ``dense`` keeps the
-    zero partials too, as the constant 0. None for a rule whose steps are whole-array vjp/jvp calls
-    or which has no partials."""
-    if not rule.elementwise or rule.partials is None:
+    """For an elementwise rule of one or two arguments with partials: ``(position, how, what, partial)``
+    for each nonzero partial (for ``READ`` and ``APPLY``, the input read is given by its argument
+    position, the arity meaning the output); ``dense`` keeps the zero partials too, as the constant 0.
+    None for a rule whose steps are whole-array vjp/jvp calls, which has no partials or more arguments."""
+    if not rule.elementwise or rule.partials is None or rule.arity > 2:
         return None
     template = []
     for pos, partial in enumerate(rule.partials):
         if partial is not None:
             how, what = TRIVIAL_PARTIALS.get(partial, (CALL, partial))
-            template.append((pos, how, what))
+            template.append((pos, how, what, partial))
         elif dense:
-            template.append((pos, CONSTANT, 0.0))
+            template.append((pos, CONSTANT, 0.0, None))
     return tuple(template)
 
 
-def _partial_step(i: int, node: Node, idx: tuple, active: list | None, any_active: bool,
-                  template: tuple | None) -> tuple:
-    """One :class:`Step` of a plan (``active`` None: every argument counts)."""
-    if template is None:
-        if not node.rule.elementwise:
-            return (i, idx, None, node)
-        # No derivative rule: the sweeps raise RuleError naming it (if the node is active).
-        return (i, idx, None, node if any_active else None)
-    arity = len(idx)
-    first = idx[0] if arity <= 2 else None
-    second = idx[1] if arity == 2 else None
-    shape = node.shape
-    args = node.args
+def _terms(template: tuple, node: Node, actives: list) -> tuple:
+    """The terms of an operation like ``node`` whose arguments are active as ``actives`` says."""
+    arity = len(node.args)
     terms = []
-    for pos, how, what in template:
-        j = idx[pos]
-        if active is not None and not active[j]:
+    for pos, how, what, partial in template:
+        if not actives[pos]:
             continue
+        source = 0
         if how == READ:
-            what = idx[what] if what < arity else i       # the input's slot (the last input is the output)
-        arg_shape = args[pos].shape
-        reduce_to = arg_shape if arg_shape != shape else None
-        terms.append((i, j, how, what, first, second, reduce_to, pos))
-    return (i, idx, tuple(terms), None)
+            source, what = _op_position(what, arity), None
+        elif how == APPLY:
+            rule, k = what
+            source, what = _op_position(k, arity), rule.impl
+        arg_shape = node.args[pos].shape
+        terms.append((pos + 1, how, what, source, arg_shape if arg_shape != node.shape else None, partial))
+    return tuple(terms)
+
+
+def _op_position(k: int, arity: int) -> int:
+    """The position in an :class:`Op` of input ``k`` of a partial (``k`` = arity: the output)."""
+    return 3 if k >= arity else k + 1
 
 
 # ---- partials that ignore the numbers -----------------------------------------------------------------
 # Many local partials do not compute anything: add's are 1, sub's are 1 and -1, mul's are the other
-# argument, exp's is its own output. The plan resolves these once, so the sweeps read a value instead of
-# calling a function for every edge (the single largest cost of a backward sweep over Python floats).
+# argument, exp's is its own output; others are one primitive of an input (sin's is cos(a), relu's is
+# step(a)). The plan resolves these once, so the sweeps read a value or call one implementation instead
+# of calling a function for every edge (the single largest cost of a backward sweep over Python floats).
 
 
 class _StandIn:
     """An argument that supports no arithmetic at all: a partial given stand-ins that returns a number
-    or one of the stand-ins never looks at the numbers."""
+    or one of the stand-ins never looks at the numbers. A primitive applied to a stand-in gives an
+    :class:`_Applied` (the primitives hand arguments with ``__dx_apply__`` to them, as tracers)."""
 
     __slots__ = ()
 
+    def __dx_apply__(self, rule, args, attr):
+        if attr is None and len(args) == 1 and args[0] is self and not rule.has_attr:
+            return _Applied(rule, self)
+        raise TypeError("not a primitive of one input")
+
+
+class _Applied:
+    """A primitive applied to a stand-in: what a partial such as ``lambda a, out: cos(a)`` returns."""
+
+    __slots__ = ("rule", "argument")
+
+    def __init__(self, rule, argument: _StandIn):
+        self.rule = rule
+        self.argument = argument
+
 
 def trivial_partial(partial, arity: int) -> tuple[int, Any] | None:
-    """``(CONSTANT, number)`` or ``(READ, k)`` (it returns its k-th input; k = arity is the output) for a
-    partial that ignores the numbers, else None.
+    """``(CONSTANT, number)``, ``(READ, k)`` (it returns its k-th input; k = arity is the output) or
+    ``(APPLY, (rule, k))`` (it returns one primitive of its k-th input) for a partial that does no
+    arithmetic of its own, else None.
 
     >>> trivial_partial(lambda a, b, out: b, 2), trivial_partial(lambda a, b, out: -1.0, 2)
     ((1, 1), (2, -1.0))
+    >>> import diffexplore as dx
+    >>> trivial_partial(lambda a, out: dx.cos(a), 1)
+    (3, (<primitive cos/1>, 0))
     >>> trivial_partial(lambda a, out: 2.0 * a, 1) is None
     True
     """
@@ -275,6 +401,8 @@ def trivial_partial(partial, arity: int) -> tuple[int, Any] | None:
     for k, stand_in in enumerate(inputs):
         if result is stand_in:
             return (READ, k)
+        if type(result) is _Applied and result.argument is stand_in and result.rule.elementwise:
+            return (APPLY, (result.rule, k))
     return None
 
 

@@ -9,9 +9,9 @@
 
 The forward and backward sweeps run over an *algebra*: :data:`NUMBERS` (the evaluators: values are
 numbers and arrays) or :class:`NodeAlgebra` (the symbolic differentiator: each node's "value" is the node
-itself, so the same rules build derivative graphs, pruned or raw). :func:`backward_flat` is the backward
-sweep specialised to numbers on graphs of elementwise operations of one or two arguments: one flat loop
-over the plan's terms, the cost of a gradient; a property test holds it equal to the general sweep.
+itself, so the same rules build derivative graphs, pruned or raw). :func:`backward_numbers` is the backward
+sweep specialised to numbers, its local partials worked out inline: the cost of a gradient; a property
+test holds it equal to the general sweep.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import math
 import operator
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -30,13 +30,13 @@ import numpy as np
 
 from .errors import DOMAIN_ERRORS, DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
-from .plan import CONSTANT, READ, Plan, guards
+from .plan import APPLY, CONSTANT, MANY, READ, Plan, guards, op_arguments
 from .prune import Folder
 from .rules import sum_to
 
-__all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_flat", "NUMBERS", "NodeAlgebra",
+__all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_numbers", "NUMBERS", "NodeAlgebra",
            "missing_rule", "domain_error", "DOMAIN_ERRORS", "is_finite", "check_values", "check_tangents",
-           "check_adjoints", "guard_derived", "DerivedGuard"]
+           "check_adjoints", "guard_derived", "DerivedGuard", "all_finite"]
 
 
 
@@ -112,21 +112,21 @@ def _run_ops(p: Plan, ops: list, start: int, values: list) -> int | None:
     i = -1
     try:
         with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for i, impl, idx, arity in (ops if not start else itertools.islice(ops, start, None)):
-                if arity == 2:
-                    values[i] = impl(values[idx[0]], values[idx[1]])
-                elif arity == 1:
-                    values[i] = impl(values[idx[0]])
+            for impl, first, second, i in (ops if not start else itertools.islice(ops, start, None)):
+                if second is None:
+                    values[i] = impl(values[first])
+                elif second != MANY:
+                    values[i] = impl(values[first], values[second])
                 else:
-                    values[i] = impl(*[values[j] for j in idx])
+                    values[i] = impl(*[values[j] for j in first])
         return None
     except DOMAIN_ERRORS as exc:
-        position = next(k for k in range(start, len(ops)) if ops[k][0] == i)
-        _i, impl, idx, _arity = ops[position]
-        args = [values[j] for j in idx]
+        position = next(k for k in range(start, len(ops)) if ops[k][3] == i)
+        op = ops[position]
+        args = [values[j] for j in op_arguments(op)]
         if all(is_finite(a) for a in args):
-            raise domain_error(p, i, exc) from None
-        values[i] = _propagated(impl, args)
+            raise domain_error(p, op[3], exc) from None
+        values[op[3]] = _propagated(op[0], args)
         return position + 1
 
 
@@ -142,13 +142,6 @@ def _propagated(impl: Any, args: list) -> Any:
             return float("nan") if not shape else np.full(shape, np.nan)
 
 
-#: Operations that carry an infinite argument into an infinite or NaN value (or refuse it): an overflow
-#: inside a formula can vanish only through another operation (1/inf = 0, exp(-inf) = 0, tanh(inf) = 1,
-#: a comparison, a selection, any primitive defined outside this list), whose arguments are checked.
-PASSING = frozenset({"add", "sub", "mul", "neg", "log", "log1p", "sin", "cos", "tan", "sqrt", "sinh",
-                     "cosh", "abs", "stop_gradient"})
-
-
 def _values_finite(p: Plan, values: list) -> bool:
     """Whether the outputs are finite and, for a graph evaluated at floats, every argument of an
     operation that can absorb an infinity is too (NumPy raises where arrays overflow)."""
@@ -157,7 +150,7 @@ def _values_finite(p: Plan, values: list) -> bool:
             return False
     if type(values[p.roots[0]]) is not float:
         return True
-    for j in p.absorbing_arguments(PASSING):
+    for j in p.absorbing_arguments():
         value = values[j]
         if type(value) is float and not math.isfinite(value):
             return False
@@ -177,9 +170,27 @@ def is_finite(value: Any) -> bool:
         return True
 
 
+def all_finite(items: Sequence) -> bool:
+    """Whether every item is finite (None counts as finite: a zero tangent or adjoint).
+
+    Floats are added up first: a finite sum proves every term finite (an infinity or a NaN cannot
+    cancel), so only an infinite sum (or anything but floats) needs a look at each item.
+
+    >>> all_finite([1.0, None, 2.5]), all_finite([1e308, 1e308]), all_finite([1.0, float("nan")])
+    (True, True, False)
+    """
+    try:
+        total = sum(filter(None, items), 0.0)
+        if isinstance(total, float) and math.isfinite(total):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return all(item is None or is_finite(item) for item in items)
+
+
 def inputs_finite(p: Plan, values: list) -> bool:
     """Whether every variable's value and every constant of a swept plan is finite."""
-    return p.constants_finite(is_finite) and all(is_finite(values[i]) for i, _name, _shape in p.variables)
+    return p.constants_finite(is_finite) and all_finite(p.variable_values(values))
 
 
 def _nonfinite(value: Any) -> str:
@@ -196,10 +207,10 @@ def check_values(p: Plan, values: list) -> None:
     way to a finite result."""
     if not inputs_finite(p, values):
         return
-    for i, _impl, idx, _arity in p.ops:
-        value = values[i]
-        if not is_finite(value) and all(is_finite(values[j]) for j in idx):
-            raise _overflow(p, i, f"gave {_nonfinite(value)} from finite arguments")
+    for op in p.ops:
+        value = values[op[3]]
+        if not is_finite(value) and all(is_finite(values[j]) for j in op_arguments(op)):
+            raise _overflow(p, op[3], f"gave {_nonfinite(value)} from finite arguments")
 
 
 def _overflow(p: Plan, i: int, what: str, evaluating: str = "evaluating") -> DomainError:
@@ -210,24 +221,24 @@ def _overflow(p: Plan, i: int, what: str, evaluating: str = "evaluating") -> Dom
 def check_tangents(p: Plan, values: list, tangents: list) -> None:
     """After a forward sweep: a root's tangent that is not finite, from finite inputs, seeds and values,
     is a :class:`DomainError` naming the first operation whose tangent overflowed."""
-    if all(tangents[r] is None or is_finite(tangents[r]) for r in p.roots):
+    if all_finite([tangents[r] for r in p.roots]):
         return
     if not inputs_finite(p, values) or not all(tangents[i] is None or is_finite(tangents[i])
                                                for i, _n, _s in p.variables):
         return
     check_values(p, values)         # an intermediate value that overflowed without showing in f
-    for i, idx, _terms, _node in p.partial_steps:
-        t = tangents[i]
-        if t is not None and not is_finite(t) and all(tangents[j] is None or is_finite(tangents[j])
-                                                      for j in idx):
-            raise _overflow(p, i, f"has tangent {_nonfinite(t)} from finite tangents", "differentiating")
+    for op in p.ops:
+        t = tangents[op[3]]
+        if t is not None and not is_finite(t) and all_finite([tangents[j] for j in op_arguments(op)]):
+            raise _overflow(p, op[3], f"has tangent {_nonfinite(t)} from finite tangents",
+                            "differentiating")
 
 
 def check_adjoints(p: Plan, values: list, adjoints: list, root: int) -> None:
     """After a backward sweep: a variable's adjoint that is not finite, from finite inputs, seed and
     values, is a :class:`DomainError` naming the operation where the adjoints overflowed (found by
     sweeping again with a record of every contribution)."""
-    if all(adjoints[i] is None or is_finite(adjoints[i]) for i, _n, _s in p.variables):
+    if all_finite(p.variable_values(adjoints)):
         return
     seed = adjoints[root]
     if not inputs_finite(p, values) or (seed is not None and not is_finite(seed)):
@@ -395,63 +406,102 @@ class NodeAlgebra:
         return nullcontext()
 
 
-def call_partial(values: list, i: int, idx: tuple, partial: Any, first: int | None,
-                 second: int | None) -> Any:
-    """A rule's local partial of one chain-rule term (a :class:`~diffexplore.plan.Term` whose ``how`` is
-    CALL) at the sweep's values: called on the arguments' values and the output's."""
-    if second is not None:
-        return partial(values[first], values[second], values[i])
-    if first is not None:
+def local_partial(values: list, op: tuple, how: int, what: Any, source: int, partial: Any) -> Any:
+    """The local partial of one chain-rule term (a :class:`~diffexplore.plan.Term`) of the operation
+    ``op`` at the sweep's values (APPLY's ``partial``, which builds nodes too, is what is called here)."""
+    if how == READ:
+        return values[op[source]]
+    if how == CONSTANT:
+        return what
+    _impl, first, second, i = op
+    if second is None:
         return partial(values[first], values[i])
-    return partial(*[values[k] for k in idx], values[i])
+    if second != MANY:
+        return partial(values[first], values[second], values[i])
+    return partial(*[values[j] for j in first], values[i])
 
 
 # ---- the forward (tangent) sweep -----------------------------------------------------------------------
 
 
 def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
-                  steps: list | None = None) -> list:
+                  terms: list | None = None) -> list:
     """Fill ``tangents`` (seeded at the variables; None is a zero tangent) through every operation of the
     plan in order: an elementwise operation sums local partial × argument tangent, a whole-array
-    operation calls its rule's jvp. ``steps`` defaults to the plan's lean steps."""
+    operation calls its rule's jvp. ``terms`` defaults to the plan's lean terms (``p.dense_terms()``
+    gives the raw chain rule)."""
     mul, add, fold, folds = algebra.mul, algebra.add, algebra.fold, algebra.folds
+    dense = terms is not None
     i = -1
     try:
         with algebra.errstate(p, values):
-            for i, idx, terms, node in (p.partial_steps if steps is None else steps):
-                if terms:
+            for op, op_terms in zip(p.ops, p.terms if terms is None else terms, strict=True):
+                i = op[3]
+                if op_terms:
                     total = None
-                    for _i, j, how, what, first, second, _reduce, _pos in terms:
-                        t = tangents[j]
+                    for position, how, what, source, _reduce, partial in op_terms:
+                        t = tangents[op[position]]
                         if t is None:
                             continue
-                        if how == READ:
-                            local = values[what]
-                        elif how == CONSTANT:
+                        if how == CONSTANT:
                             local = constant(what) if folds else what
                         else:
-                            local = call_partial(values, i, idx, what, first, second)
-                            if folds:
+                            local = local_partial(values, op, how, what, source, partial)
+                            if folds and how != READ:
                                 local = fold(local)
                         contribution = mul(local, t)
                         total = contribution if total is None else add(total, contribution)
                     tangents[i] = total
-                elif node is not None:
-                    ts = tuple([tangents[j] for j in idx])
-                    if all(t is None for t in ts):
-                        continue
-                    rule = node.rule
-                    if rule.jvp is None:
-                        raise missing_rule(rule, "jvp")
-                    argv = [values[j] for j in idx]
-                    if rule.has_attr:
-                        out = rule.jvp(ts, *argv, values[i], attr=node.attr)
-                    else:
-                        out = rule.jvp(ts, *argv, values[i])
-                    tangents[i] = fold(out) if folds and out is not None else out
+                elif op_terms is None:
+                    tangents[i] = _whole_tangent(p, op, values, tangents, algebra, dense)
     except DOMAIN_ERRORS as exc:
         raise domain_error(p, i, exc, "differentiating") from None
     return tangents
+
+
+def _whole_tangent(p: Plan, op: tuple, values: list, tangents: list, algebra: Any, dense: bool) -> Any:
+    """The tangent of an operation the plan gives no terms: its rule's jvp, or the terms of an
+    elementwise rule of more than two arguments."""
+    idx = op_arguments(op)
+    ts = tuple([tangents[j] for j in idx])
+    if all(t is None for t in ts):
+        return None
+    rule = p.order[op[3]].rule
+    if rule.elementwise:
+        total = None
+        for pos, j, local in _elementwise_terms(p, op, values, algebra, dense):
+            if ts[pos] is None:
+                continue
+            contribution = algebra.mul(local, tangents[j])
+            total = contribution if total is None else algebra.add(total, contribution)
+        return total
+    if rule.jvp is None:
+        raise missing_rule(rule, "jvp")
+    argv = [values[j] for j in idx]
+    if rule.has_attr:
+        out = rule.jvp(ts, *argv, values[op[3]], attr=p.order[op[3]].attr)
+    else:
+        out = rule.jvp(ts, *argv, values[op[3]])
+    return algebra.fold(out) if algebra.folds and out is not None else out
+
+
+def _elementwise_terms(p: Plan, op: tuple, values: list, algebra: Any, dense: bool) -> list:
+    """``(position, argument slot, local partial)`` for each active argument (each argument when
+    ``dense``, a zero partial as 0) of an elementwise operation of more than two arguments."""
+    rule = p.order[op[3]].rule
+    if rule.partials is None:
+        raise missing_rule(rule, "partials")
+    found = []
+    argv = [values[j] for j in op_arguments(op)]
+    for pos, j in enumerate(op_arguments(op)):
+        partial = rule.partials[pos]
+        if partial is None:
+            if dense:
+                found.append((pos, j, constant(0.0) if algebra.folds else 0.0))
+        elif dense or p.active[j]:
+            local = partial(*argv, values[op[3]])
+            found.append((pos, j, algebra.fold(local) if algebra.folds else local))
+    return found
 
 
 # ---- the backward (adjoint) sweep ----------------------------------------------------------------------
@@ -464,65 +514,91 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     argument (summed back to the argument's shape after broadcasting), a whole-array operation adds
     its rule's vjp. ``record`` (a list) receives ``(slot, position, argument slot, local partial,
     contribution)`` for every addition, in order."""
-    if algebra is NUMBERS and p.backward_terms is not None:
+    if algebra is NUMBERS and record is None:
+        seeded = adjoints[:]
         try:
-            with NUMBERS.errstate(p, values):
-                backward_flat(p.backward_terms, values, adjoints, record)
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                backward_numbers(p, values, adjoints)
         except _SweepError as failure:
-            raise domain_error(p, failure.slot, failure.cause, "differentiating") from None
+            if inputs_finite(p, values):
+                raise domain_error(p, failure.slot, failure.cause, "differentiating") from None
+            adjoints[:] = seeded                  # NaN or inf in: sweep again, letting NaN through
+            try:
+                with np.errstate(all="ignore"):
+                    backward_numbers(p, values, adjoints)
+            except _SweepError as again:
+                raise domain_error(p, again.slot, again.cause, "differentiating") from None
         return adjoints
     mul, add, fold, reduce, folds = algebra.mul, algebra.add, algebra.fold, algebra.reduce, algebra.folds
-    active = p.active
     i = -1
     try:
         with algebra.errstate(p, values):
-            for i, idx, terms, node in reversed(p.partial_steps):
+            for op, op_terms in zip(reversed(p.ops), reversed(p.terms), strict=True):
+                i = op[3]
                 g = adjoints[i]
-                if g is None:
+                if g is None or op_terms == ():
                     continue
-                if terms:
-                    for _i, j, how, what, first, second, reduce_to, pos in terms:
-                        if how == READ:
-                            local = values[what]
-                        elif how == CONSTANT:
-                            local = constant(what) if folds else what
-                        else:
-                            local = call_partial(values, i, idx, what, first, second)
-                            if folds:
-                                local = fold(local)
-                        contribution = mul(g, local)
-                        if reduce_to is not None:
-                            contribution = reduce(contribution, reduce_to)
+                if op_terms is None:
+                    for pos, j, local, c in _whole_cotangents(p, op, values, g, algebra):
                         if record is not None:
-                            record.append((i, pos, j, local, contribution))
-                        previous = adjoints[j]
-                        adjoints[j] = contribution if previous is None else add(previous, contribution)
-                elif node is not None:
-                    rule = node.rule
-                    if rule.vjp is None:
-                        raise missing_rule(rule, "vjp")
-                    argv = [values[j] for j in idx]
-                    options = {"attr": node.attr} if rule.has_attr else {}
-                    if takes_needed(rule.vjp):        # it can skip the cotangents no variable needs
-                        options["needed"] = tuple([active[j] for j in idx])
-                    cotangents = rule.vjp(g, *argv, values[i], **options)
-                    for pos, j in enumerate(idx):
-                        c = cotangents[pos]
-                        if c is None or not active[j]:
-                            continue
-                        if folds:
-                            c = fold(c)
-                        if record is not None:
-                            record.append((i, pos, j, None, c))
+                            record.append((i, pos, j, local, c))
                         previous = adjoints[j]
                         adjoints[j] = c if previous is None else add(previous, c)
+                    continue
+                for position, how, what, source, reduce_to, partial in op_terms:
+                    if how == CONSTANT:
+                        local = constant(what) if folds else what
+                    else:
+                        local = local_partial(values, op, how, what, source, partial)
+                        if folds and how != READ:
+                            local = fold(local)
+                    contribution = mul(g, local)
+                    if reduce_to is not None:
+                        contribution = reduce(contribution, reduce_to)
+                    j = op[position]
+                    if record is not None:
+                        record.append((i, position - 1, j, local, contribution))
+                    previous = adjoints[j]
+                    adjoints[j] = contribution if previous is None else add(previous, contribution)
     except DOMAIN_ERRORS as exc:
         raise domain_error(p, i, exc, "differentiating") from None
     return adjoints
 
 
+def _whole_cotangents(p: Plan, op: tuple, values: list, g: Any, algebra: Any) -> list:
+    """``(position, argument slot, local partial or None, contribution)`` for each active argument of an
+    operation the plan gives no terms: its rule's vjp, or the terms of an elementwise rule of more than
+    two arguments."""
+    node = p.order[op[3]]
+    rule = node.rule
+    idx = op_arguments(op)
+    active = p.active
+    if rule.elementwise:
+        found = []
+        for pos, j, local in _elementwise_terms(p, op, values, algebra, False):
+            contribution = algebra.mul(g, local)
+            if node.args[pos].shape != node.shape:
+                contribution = algebra.reduce(contribution, node.args[pos].shape)
+            found.append((pos, j, local, contribution))
+        return found
+    if rule.vjp is None:
+        raise missing_rule(rule, "vjp")
+    argv = [values[j] for j in idx]
+    options = {"attr": node.attr} if rule.has_attr else {}
+    if takes_needed(rule.vjp):        # it can skip the cotangents no variable needs
+        options["needed"] = tuple([active[j] for j in idx])
+    cotangents = rule.vjp(g, *argv, values[op[3]], **options)
+    found = []
+    for pos, j in enumerate(idx):
+        c = cotangents[pos]
+        if c is None or not active[j]:
+            continue
+        found.append((pos, j, None, algebra.fold(c) if algebra.folds else c))
+    return found
+
+
 class _SweepError(Exception):
-    """A domain error inside the flat sweep, with the slot of the node where it happened."""
+    """A domain error inside the sweep over numbers, with the slot of the node where it happened."""
 
     def __init__(self, slot: int, cause: Exception):
         super().__init__(slot, cause)
@@ -530,32 +606,41 @@ class _SweepError(Exception):
         self.cause = cause
 
 
-def backward_flat(terms: list, values: list, adjoints: list, record: list | None = None) -> None:
-    """The backward sweep over numbers for graphs of elementwise operations of one or two arguments:
-    one flat loop over the plan's terms (in backward order), each adding adjoint × local partial to an
-    argument's adjoint. The same arithmetic as :func:`backward_sweep` with the local partial worked out
-    inline: this loop is the cost of a gradient."""
+def backward_numbers(p: Plan, values: list, adjoints: list) -> None:
+    """The backward sweep over numbers: for every operation in reverse order with an adjoint, add
+    adjoint × local partial to each active argument's adjoint, the local partial worked out inline
+    (this loop is the cost of a gradient; :func:`backward_sweep` over :data:`NUMBERS` with a record
+    does the same arithmetic through the algebra, and a property test holds the two equal)."""
     i = -1
     try:
-        for i, j, how, what, first, second, reduce_to, pos in terms:
+        for op, terms in zip(reversed(p.ops), reversed(p.terms), strict=True):
+            if not terms:
+                if terms is None and adjoints[op[3]] is not None:
+                    i = op[3]
+                    for _pos, j, _local, c in _whole_cotangents(p, op, values, adjoints[i], NUMBERS):
+                        previous = adjoints[j]
+                        adjoints[j] = c if previous is None else previous + c
+                continue
+            _impl, first, second, i = op
             g = adjoints[i]
             if g is None:
                 continue
-            if how == READ:
-                local = values[what]
-            elif how == CONSTANT:
-                local = what
-            elif second is not None:
-                local = what(values[first], values[second], values[i])
-            else:
-                local = what(values[first], values[i])
-            contribution = g * local
-            if reduce_to is not None:
-                contribution = sum_to(contribution, attr=reduce_to)
-            if record is not None:
-                record.append((i, pos, j, local, contribution))
-            previous = adjoints[j]
-            adjoints[j] = contribution if previous is None else previous + contribution
+            for position, how, what, source, reduce_to, partial in terms:
+                if how == READ:
+                    contribution = g * values[op[source]]
+                elif how == CONSTANT:
+                    contribution = g * what
+                elif how == APPLY:
+                    contribution = g * what(values[op[source]])
+                elif second is None:
+                    contribution = g * partial(values[first], values[i])
+                else:
+                    contribution = g * partial(values[first], values[second], values[i])
+                if reduce_to is not None:
+                    contribution = sum_to(contribution, attr=reduce_to)
+                j = op[position]
+                previous = adjoints[j]
+                adjoints[j] = contribution if previous is None else previous + contribution
     except DOMAIN_ERRORS as exc:
         raise _SweepError(i, exc) from None
 

@@ -57,7 +57,7 @@ def _diff_once(p: Plan, x: Node, prune: bool) -> Node:
         if values[i] is x:
             tangents[i] = constant(1.0) if not shape else constant(np.ones(shape))
     algebra = NodeAlgebra(prune, p.index)
-    forward_sweep(p, values, tangents, algebra, steps=None if prune else p.dense_steps())
+    forward_sweep(p, values, tangents, algebra, terms=None if prune else p.dense_terms())
     result = tangents[p.roots[0]]
     return result if result is not None else _zero(values[p.roots[0]].shape)
 

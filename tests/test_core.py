@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 
 import diffexplore as dx
 from diffexplore.evaluate import adjoint_sweep, root_seed, tangent_sweep
 from diffexplore.plan import Plan
-from diffexplore.sweeps import NUMBERS, backward_flat, backward_sweep, primal_sweep
+from diffexplore.sweeps import NUMBERS, backward_numbers, backward_sweep, primal_sweep
 
 from .strategies import expressions
 
@@ -118,30 +118,24 @@ def test_the_build_stage_does_not_import_the_evaluators_or_the_show_stage():
 
 
 @given(expressions())
-def test_the_flat_backward_sweep_equals_the_general_sweep_bit_for_bit(f):
+def test_the_backward_sweep_over_numbers_equals_the_general_sweep_bit_for_bit(f):
     p = Plan([f])
     values = primal_sweep(p, POINT)
     root = p.roots[0]
-    # The flat sweep covers operations of one or two arguments; select's three take the general sweep.
-    assert (p.backward_terms is None) == any(len(n.args) > 2 for n in p.order)
-    assume(p.backward_terms is not None)
-    flat: list = [None] * len(values)
-    flat[root] = 1.0
-    backward_flat(p.backward_terms, values, flat)
+    # Operations of one or two arguments have shared terms; select's three take the rule's partials.
+    assert (None in p.terms) == any(len(n.args) > 2 and p.active[p.index[n]] for n in p.order)
+    inline: list = [None] * len(values)
+    inline[root] = 1.0
+    backward_numbers(p, values, inline)
     general: list = [None] * len(values)
     general[root] = 1.0
-    _general_backward(p, values, general)
-    assert flat == general
-
-
-def _general_backward(p: Plan, values: list, adjoints: list) -> None:
-    """The general backward sweep even where the plan has flat terms (its terms made unavailable)."""
-    saved = p._backward_terms
-    p._backward_terms = None
-    try:
-        backward_sweep(p, values, adjoints, NUMBERS)
-    finally:
-        p._backward_terms = saved
+    record: list = []
+    backward_sweep(p, values, general, NUMBERS, record=record)    # a record takes the general loop
+    assert inline == general
+    summed: dict = {root: 1.0}
+    for _i, _pos, j, _local, contribution in record:     # each adjoint is its contributions, in order
+        summed[j] = contribution if j not in summed else summed[j] + contribution
+    assert all(summed.get(i) == general[i] for i, _name, _shape in p.variables)
 
 
 @given(expressions())
