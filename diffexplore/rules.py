@@ -118,6 +118,8 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
             return apply(rule, *args, attr=attr)
     elif arity == 1:
         def function(a):
+            if type(a) is float:            # numbers in, number out (as apply does), without its loop
+                return rule.impl(a)
             return apply(rule, a)
     else:
         def function(*args):
