@@ -35,6 +35,10 @@ class Folder:
         memo, keep = self.memo, self.keep
         if root in keep or root in memo:
             return memo.get(root, root)
+        if root.rule not in _IDENTITIES and root.args and all(a in keep for a in root.args) and (
+                not all(_number(a) is not None for a in root.args)):
+            memo[root] = root           # an operation on f's own nodes with no identity to apply
+            return root
         stack = [(root, False)]
         while stack:
             node, expanded = stack.pop()
@@ -137,6 +141,10 @@ class Folder:
 
 _CONST, _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (
     PRIMITIVES[name] for name in ("const", "add", "sub", "mul", "div", "pow", "neg"))
+
+
+#: The rules with identities of their own (besides folding constants).
+_IDENTITIES = frozenset({_ADD, _SUB, _MUL, _DIV, _POW, _NEG})
 
 
 def _number(n: Node) -> Any:

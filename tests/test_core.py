@@ -16,7 +16,7 @@ from hypothesis import given
 
 import diffexplore as dx
 from diffexplore.evaluate import adjoint_sweep, root_seed, tangent_sweep
-from diffexplore.plan import Plan
+from diffexplore.plan import APPLY, Plan
 from diffexplore.sweeps import NUMBERS, backward_numbers, backward_sweep, primal_sweep
 
 from .strategies import expressions
@@ -271,3 +271,26 @@ def test_importing_diffexplore_imports_neither_jax_nor_torch():
     code = "import sys, diffexplore; print([m for m in ('jax', 'torch') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_partial_that_is_one_primitive_of_an_input_is_applied_directly():
+    x = dx.variable("x")
+    f = dx.sin(x) * dx.relu(x)
+    p = Plan([f])
+    applied = {p.order[op[3]].op: terms for op, terms in zip(p.ops, p.terms, strict=True)}
+    (sin_term,) = applied["sin"]
+    (relu_term,) = applied["relu"]
+    assert sin_term[1] == APPLY and sin_term[2] is dx.cos.rule.impl
+    assert relu_term[1] == APPLY and relu_term[2] is dx.step.rule.impl
+    # The same numbers as the rule's own partials: d/dx sin(x)·relu(x) = cos(x)·relu(x) + sin(x)·step(x).
+    for at in (0.7, -0.4):
+        expected = math.cos(at) * max(at, 0.0) + math.sin(at) * (1.0 if at > 0 else 0.0)
+        assert dx.grad(f, {"x": at})["x"] == expected
+
+
+def test_operations_alike_share_one_tuple_of_terms():
+    x, y = dx.variables("x y")
+    f = x * y + (x + 1.0) * (y + 2.0)
+    p = Plan([f])
+    products = [terms for op, terms in zip(p.ops, p.terms, strict=True) if p.order[op[3]].op == "mul"]
+    assert len(products) == 2 and products[0] is products[1]
