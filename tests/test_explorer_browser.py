@@ -222,3 +222,36 @@ def test_the_rendered_page_keeps_its_text_where_it_was_drawn(open_seed):
     assert box["x"] <= text["x"] and text["x"] + text["width"] <= box["x"] + box["width"]
     assert re.fullmatch(r"v̄ = \S+ \+ 1 = \S+", page.locator(
         f'.pane[data-pane="adjoint"] text[data-t="a:{x_key}"]').text_content())
+
+
+def test_a_window_page_says_what_it_shows_and_steps_across_its_collapsed_runs(browser, tmp_path):
+    """Above 10,000 nodes the page steps through the first and last 1,000 lines of each sweep: the
+    step between them is one collapsed run, and the results are still reverse mode's for all of f."""
+    from diffexplore.explorer import WINDOW_LINES
+    from diffexplore.render.labels import format_value
+    from diffexplore.reports.families import nested_sin
+    f, at = nested_sin(10_200), {"x": 0.5}
+    path = dx.explore(f, at).save(tmp_path / "window.html")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors, requests = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.resolve().as_uri() + f"#step={WINDOW_LINES}")
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("#detail").is_visible()
+    assert page.locator("#detail").inner_text().startswith("Level of detail: a window of each sweep.")
+    page.keyboard.press("ArrowRight")
+    assert step_of(page) == WINDOW_LINES + 1
+    assert "are collapsed into this step" in page.locator("#say").inner_text()
+    assert "collapsed" in page.locator("tr.current").get_attribute("class")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("tr.current").get_attribute("class") in (None, "current")
+    page.locator("table.reverse tr.collapsed").click()
+    assert step_of(page) == 3 * WINDOW_LINES + 2
+    page.click("#end")
+    result = dx.reverse(f, at)
+    text, full = gradient_entry(page, "x")
+    assert text == format_value(result.gradient["x"]) and full is None   # no own sum: terms are folded
+    assert page.locator('output[data-t="res:f"]').inner_text() == format_value(result.value)
+    assert errors == [] and [url for url in requests if not url.startswith("file:")] == []
+    page.close()

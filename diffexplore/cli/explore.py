@@ -9,7 +9,7 @@ from . import MAX_DRAWN_NODES, digits, max_nodes, output_file, point, seed, writ
 
 
 def add_parser(sub):
-    from ..explorer import MAX_EXPLORE_NODES
+    from ..explorer import DETAIL_NODES, MAX_EXPLORE_NODES, WINDOW_LINES
     from ..render import DEFAULT_MAX_NODES, DERIVATIVES
     p = sub.add_parser("explore",
                        help="interactive HTML page: step through the forward and reverse sweeps in a browser")
@@ -31,7 +31,10 @@ def add_parser(sub):
                    help="trace table numbering: level by level (default) or in dx.nodes order")
     p.add_argument("-o", "--output", metavar="FILE.html", type=output_file(["html", "htm"]),
                    help="write the page here, into an existing folder (default: the HTML on standard "
-                        f"output); graphs of more than {MAX_EXPLORE_NODES:,} nodes are refused")
+                        f"output). Graphs of more than {DETAIL_NODES:,} nodes get a level of detail "
+                        f"(the page says so): it steps through the first and last {WINDOW_LINES:,} lines of "
+                        f"each sweep, collapses the lines between into one step and draws the original view "
+                        f"only; graphs of more than {MAX_EXPLORE_NODES:,} nodes are refused")
     return p
 
 

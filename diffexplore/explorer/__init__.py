@@ -5,7 +5,9 @@ numbers up as the steps of both sweeps, draws the original, symbolic, adjoint an
 the static renderer (same short names), and writes it all into one HTML file that works offline: step
 forward and back, play, pick the seed, follow the evaluation trace. The flow inside:
 ``lines`` (sweeps -> program lines) -> ``steps`` (lines -> what each step reveals) -> ``table`` and
-``svg`` (what is shown) -> ``page`` (one HTML file). ``browser`` drives a headless Chromium for
+``svg`` (what is shown) -> ``page`` (one HTML file). A graph of more than :data:`DETAIL_NODES` nodes
+gets a level of detail (``window``: the first and last lines of each sweep, the middle collapsed into
+one step, the original view only), and its page says so. ``browser`` drives a headless Chromium for
 screenshots and end-to-end tests.
 
 >>> import diffexplore as dx
@@ -25,37 +27,49 @@ import numpy as np
 
 from ..callables import graph_of
 from ..errors import DiffexploreError, ShapeError, SizeLimitError
-from ..evaluate import forward, reverse
+from ..evaluate import ForwardResult, ReverseResult, forward, reverse
 from ..formula import formula
 from ..graph import Node, nodes
 from ..inputs import as_point
 from ..render import DEFAULT_MAX_NODES
 from ..render.labels import format_value, short_names
 from ..render.views import point_text
-from .lines import sweep_lines
+from .lines import Lines, sweep_lines
 from .page import Results, page_html
 from .script import build_script, exact_number
-from .seeds import seed_options
-from .svg import view_panes
+from .seeds import MAX_SEEDS, seed_options
+from .svg import VIEWS, view_panes
 from .table import trace_tables
+from .window import DETAIL_NODES, WINDOW_LINES, detail_html, inline_constants, window_lines
 
-__all__ = ["explore", "Explorer", "MAX_EXPLORE_NODES", "MAX_EXPLORE_WORK"]
+__all__ = ["explore", "Explorer", "MAX_EXPLORE_NODES", "MAX_EXPLORE_WORK", "MAX_WINDOW_SWEEPS",
+           "DETAIL_NODES", "WINDOW_LINES"]
 
 #: The iframe height of the page in a notebook.
 NOTEBOOK_HEIGHT = 780
-#: The largest graph the explorer shows, in DAG nodes: every node is two or more steps of the page, so
-#: the page grows by about 1.3 kB a node (12.6 MB and 12 s at 10,000 nodes; 174 MB at 100,000).
-MAX_EXPLORE_NODES = 10_000
+#: The largest graph the explorer shows, in DAG nodes. Every line of a 10,000-node graph makes a page of
+#: 16 MB (174 MB at 100,000), so above :data:`DETAIL_NODES` (10,000) the page has a level of detail: it
+#: steps through the first and last :data:`WINDOW_LINES` lines of each sweep and collapses the rest
+#: (2.6 MB, about 8 s and 0.5 GB at 100,000 nodes). The whole graph is still evaluated and named: at
+#: this limit a chain whose formula doubles at each step takes up to about 20 s and 1.3 GB.
+MAX_EXPLORE_NODES = 200_000
 #: The largest DAG nodes × inputs of the symbolic view (one derivative per input): product(400), 800
-#: nodes × 400 inputs, takes about 20 s; at the limit, about 10 s.
+#: nodes × 400 inputs, takes about 20 s; at the limit, about 10 s. Pages with a level of detail leave
+#: the symbolic view out, so only pages that show every line have this limit.
 MAX_EXPLORE_WORK = 200_000
+#: The DAG nodes × forward sweeps (one per seed offered) of a page with a level of detail: a graph of
+#: 100,000 nodes gets 4 seeds, one of 400,000 nodes or more a single seed.
+MAX_WINDOW_SWEEPS = 400_000
+#: The views a page with a level of detail draws (the others would be size tables of the same graph,
+#: or, for the symbolic view, dx.diff of all of it).
+WINDOW_VIEWS = ("original",)
 
 
 @dataclass
 class Explorer:
     """An explorer page: ``html`` (the whole file), ``steps`` (what each step shows), ``notes`` (views
-    drawn as size tables, seeds left out, a missing ``dot``). ``save(path)`` writes the file; in
-    Jupyter the page displays itself inline."""
+    drawn as size tables, seeds left out, a missing ``dot``, a level of detail). ``save(path)`` writes
+    the file; in Jupyter the page displays itself inline."""
 
     html: str
     steps: list[dict]
@@ -85,8 +99,9 @@ class Explorer:
                 'sandbox="allow-scripts"></iframe>')
 
 
-def _inputs(f: Node, point: Mapping[str, Any]) -> tuple[list[str], dict[str, tuple]]:
-    variables = {n.name: n for n in nodes(f) if n.is_variable}
+def _inputs(f: Node, order: list[Node], point: Mapping[str, Any]) -> tuple[list[str], dict[str, tuple]]:
+    """The input names in the page's order (those of ``point`` first) and their shapes."""
+    variables = {n.name: n for n in order if n.is_variable}
     if not variables:
         raise DiffexploreError(f"{formula(f, max_length=80)} has no variables, so there is no sweep "
                                "to explore")
@@ -98,15 +113,18 @@ def _inputs(f: Node, point: Mapping[str, Any]) -> tuple[list[str], dict[str, tup
 
 
 def _check_size(f: Node, wrt: str | Sequence[str] | None) -> list[Node]:
-    """f's nodes, or an error when the page would be too large (:data:`MAX_EXPLORE_NODES`,
-    :data:`MAX_EXPLORE_WORK`)."""
+    """f's nodes, or an error when the page would be too large (:data:`MAX_EXPLORE_NODES`, and for pages
+    that show every line :data:`MAX_EXPLORE_WORK`)."""
     order = nodes(f)
     advice = ("draw it with dx.render / diffexplore render (large views become size tables) or explore a "
               "smaller instance")
     if len(order) > MAX_EXPLORE_NODES:
-        raise SizeLimitError(f"f has {len(order):,} nodes; the explorer shows at most "
-                               f"{MAX_EXPLORE_NODES:,} (its page grows by about 1.3 kB a node, 12.6 MB at "
-                               f"the limit); {advice}")
+        raise SizeLimitError(f"f has {len(order):,} nodes; the explorer shows at most {MAX_EXPLORE_NODES:,} "
+                             f"(above {DETAIL_NODES:,} nodes its page steps through a window of each sweep, "
+                             f"but it still evaluates and names the whole graph: up to about 20 s and 1.3 GB "
+                             f"at the limit); {advice}")
+    if len(order) > DETAIL_NODES:
+        return order
     inputs = sum(1 for n in order if n.is_variable)
     if wrt is not None:
         inputs = len([w for w in wrt.split(",") if w.strip()] if isinstance(wrt, str) else list(wrt))
@@ -116,6 +134,49 @@ def _check_size(f: Node, wrt: str | Sequence[str] | None) -> list[Node]:
                                f"(one per input): {work:,} node-derivatives, over the explorer's limit of "
                                f"{MAX_EXPLORE_WORK:,}; pass wrt= (--wrt) with fewer variables, or {advice}")
     return order
+
+
+def _seed_limit(size: int) -> int:
+    """How many inputs get a forward-mode seed (one forward sweep each) on the page of a graph of
+    ``size`` nodes: :data:`MAX_SEEDS`, fewer on a page with a level of detail (:data:`MAX_WINDOW_SWEEPS`).
+
+    >>> _seed_limit(500), _seed_limit(100_000), _seed_limit(1_000_000)
+    (12, 4, 1)
+    """
+    if size <= DETAIL_NODES:
+        return MAX_SEEDS
+    return max(1, min(MAX_SEEDS, MAX_WINDOW_SWEEPS // size))
+
+
+def _detail_note(size: int) -> str:
+    """The note (printed by the command line) that a page has a level of detail."""
+    return (f"level of detail: f has {size:,} nodes, more than {DETAIL_NODES:,}, so the page steps through "
+            f"the first and last {WINDOW_LINES:,} lines of each sweep and collapses the lines between into "
+            f"one step; it draws the {', '.join(WINDOW_VIEWS)} view only")
+
+
+def _lines(f: Node, point: Mapping[str, Any], order_of_f: list[Node], names: dict[Node, str],
+           directions: list[dict], forwards: list[ForwardResult], result: ReverseResult, order: str,
+           digits: int) -> tuple[Lines, dict[Node, str]]:
+    """The page's lines (every line, or above :data:`DETAIL_NODES` nodes a window of each sweep) and the
+    names its statements use (a window's, without drawings, writes scalar constants inline)."""
+    if len(order_of_f) > DETAIL_NODES:
+        shown = inline_constants(names, digits)
+        lines = window_lines(f, point, order_of_f, shown, forwards, result, sequence=order, digits=digits)
+        return lines, shown
+    return sweep_lines(f, point, names, directions, forwards, result, order=order, digits=digits), names
+
+
+def _results(order_of_f: list[Node], names: dict[Node, str], lines: Lines, forwards: list[ForwardResult],
+             result: ReverseResult, digits: int, exact: bool) -> Results:
+    """The results line: value, ḟ per seed, gradient entries (with their exact values when ``exact``,
+    so the page checks its own sum of the terms; a window of the sweep does not hold every term)."""
+    key_of = {n.name: names[n] for n in order_of_f if n.is_variable}
+    return Results(
+        value=format_value(result.value, digits),
+        tangents=tuple((format_value(s.tangent, digits), exact_number(s.tangent)) for s in forwards),
+        gradient=tuple((name, key_of[name], format_value(result.gradient[name], digits),
+                        exact_number(result.gradient[name]) if exact else None) for name in lines.inputs))
 
 
 def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
@@ -129,8 +190,11 @@ def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
     selected at first (a variable name or a mapping of tangents; default: the one ``wrt``, else the
     first input); the page offers a seed per input. ``derivative`` and ``max_nodes`` are the
     renderer's (views with more nodes are drawn as size tables and the page steps through the table);
-    graphs of more than :data:`MAX_EXPLORE_NODES` nodes (or :data:`MAX_EXPLORE_WORK` nodes × inputs of
-    the symbolic view) are refused;
+    graphs of more than :data:`DETAIL_NODES` nodes get a level of detail (the page says so): it steps
+    through the first and last :data:`WINDOW_LINES` lines of each sweep, collapses the lines between
+    into one step each, and draws the original view only; graphs of more than
+    :data:`MAX_EXPLORE_NODES` nodes are refused, and so are pages showing every line whose symbolic
+    view is over :data:`MAX_EXPLORE_WORK` nodes × inputs;
     ``digits`` the significant digits shown; ``order`` the trace table's numbering (``levels`` or
     ``evaluation``). Array graphs are shown one array operation per step. The output must be a scalar.
 
@@ -150,26 +214,28 @@ def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
         raise ShapeError(f"the explorer's reverse sweep starts from a scalar output, but f has shape "
                          f"{f.shape}; reduce it first, e.g. with dx.sum(f)")
     point = as_point(at)
-    inputs, shapes = _inputs(f, point)
-    seeds, selected, notes = seed_options(inputs, shapes, seed, wrt)
+    windowed = len(order_of_f) > DETAIL_NODES
+    inputs, shapes = _inputs(f, order_of_f, point)
+    seeds, selected, notes = seed_options(inputs, shapes, seed, wrt, limit=_seed_limit(len(order_of_f)))
     directions = [s.direction for s in seeds]
     forwards = [forward(f, point, seed=direction) for direction in directions]
     result = reverse(f, point)
     names = short_names(order_of_f)
-    lines = sweep_lines(f, point, names, directions, forwards, result, order=order, digits=digits)
-    script = build_script(f, lines, names, digits)
+    lines, shown = _lines(f, point, order_of_f, names, directions, forwards, result, order, digits)
+    script = build_script(f, lines, shown, digits)
     arguments = {names[n]: [names[a] for a in n.args] for n in order_of_f if n.args}
     panes, render_notes = view_panes(f, point, arguments, directions, wrt=wrt, derivative=derivative,
-                                     max_nodes=max_nodes, digits=digits)
-    key_of = {n.name: names[n] for n in order_of_f if n.is_variable}
-    results = Results(
-        value=format_value(result.value, digits),
-        tangents=tuple((format_value(s.tangent, digits), exact_number(s.tangent)) for s in forwards),
-        gradient=tuple((name, key_of[name], format_value(result.gradient[name], digits),
-                        exact_number(result.gradient[name])) for name in lines.inputs))
+                                     max_nodes=min(max_nodes, DETAIL_NODES) if windowed else max_nodes,
+                                     digits=digits, views=WINDOW_VIEWS if windowed else VIEWS)
+    detail = ""
+    if windowed:
+        detail = detail_html(len(order_of_f), lines, WINDOW_VIEWS,
+                             [view for view in VIEWS if view not in WINDOW_VIEWS])
     from ..version import __version__
     page = page_html(formula=formula(f, max_length=120), point=point_text(point, digits), script=script,
-                     tables=trace_tables(lines, names, digits), panes=panes,
-                     seed_labels=[s.label for s in seeds], seed=selected, results=results,
-                     notes=notes + render_notes, version=__version__)
-    return Explorer(html=page, steps=script.steps, notes=notes + render_notes)
+                     tables=trace_tables(lines, shown, digits), panes=panes,
+                     seed_labels=[s.label for s in seeds], seed=selected,
+                     results=_results(order_of_f, names, lines, forwards, result, digits, exact=not windowed),
+                     notes=notes + render_notes, version=__version__, detail=detail)
+    detail_notes = [_detail_note(len(order_of_f))] if windowed else []
+    return Explorer(html=page, steps=script.steps, notes=notes + render_notes + detail_notes)

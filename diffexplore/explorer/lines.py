@@ -21,7 +21,8 @@ from ..graph import Node, nodes
 from ..render.labels import expression
 from ..reports.trace_table import trace_table
 
-__all__ = ["ForwardLine", "ReverseLine", "Lines", "sweep_lines", "bar", "dot"]
+__all__ = ["ForwardLine", "ReverseLine", "Collapsed", "Lines", "sweep_lines", "bar", "dot",
+           "active_nodes", "layer_statements", "adjoint_statement", "edges_of"]
 
 
 def bar(key: str) -> str:
@@ -88,17 +89,41 @@ class ReverseLine:
 
 
 @dataclass(frozen=True)
+class Collapsed:
+    """A run of lines of one sweep that a page with a level of detail folds into one step.
+
+    ``first`` and ``last`` number the run's lines within the sweep (from 1, of ``total``); ``counts``
+    says what they do (operations by name in the forward sweep; in the reverse sweep the terms added and
+    how many of them are ``+=``); ``gradients`` are the short names of inputs whose gradient line is in
+    the run (their entries appear at this step).
+    """
+
+    phase: str
+    first: int
+    last: int
+    total: int
+    counts: tuple[tuple[str, int], ...]
+    gradients: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """How many lines the run folds."""
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True)
 class Lines:
     """Both sweeps: the forward lines, the reverse lines, the inputs in order and the table style
-    (``trace`` for the Griewank–Walther statements of scalar graphs, ``layers`` for array graphs)."""
+    (``trace`` for the Griewank–Walther statements of scalar graphs, ``layers`` for array graphs and
+    for the windows of large graphs, whose sweeps hold :class:`Collapsed` runs)."""
 
-    forward: tuple[ForwardLine, ...]
-    reverse: tuple[ReverseLine, ...]
+    forward: tuple[ForwardLine | Collapsed, ...]
+    reverse: tuple[ReverseLine | Collapsed, ...]
     inputs: tuple[str, ...]
     style: str
 
 
-def _edges_of(result: ReverseResult) -> list[tuple[Node, Node, int, Any, Any]]:
+def edges_of(result: ReverseResult) -> list[tuple[Node, Node, int, Any, Any]]:
     """(receiver, child, position, local partial or None, amount) in the order the sweep added them."""
     edges = []
     records = zip(result.partials.items(), result.contributions, strict=True)
@@ -111,7 +136,7 @@ def _edges_of(result: ReverseResult) -> list[tuple[Node, Node, int, Any, Any]]:
 
 def _reverse_lines(f: Node, result: ReverseResult, inputs: list[str], texts: list[str]) -> list[ReverseLine]:
     """The reverse lines, given one statement per line (seed, one per term, one per input)."""
-    edges = _edges_of(result)
+    edges = edges_of(result)
     if len(texts) != 1 + len(edges) + len(inputs):
         raise DiffexploreError("internal: the adjoint trace and the reverse sweep list different terms")
     total_terms: dict[Node, int] = {}
@@ -149,15 +174,43 @@ def _trace_lines(f: Node, point: Mapping[str, Any], seeds: list[Mapping[str, Any
     return Lines(forward_lines, reverse_lines, tuple(table.inputs), "trace")
 
 
+def active_nodes(order: list[Node]) -> set[Node]:
+    """The nodes that depend on a variable (``order`` in evaluation order): those with a tangent."""
+    active = {n for n in order if n.is_variable}
+    for n in order:
+        if any(a in active for a in n.args):
+            active.add(n)
+    return active
+
+
+def layer_statements(n: Node, names: dict[Node, str], active: set[Node], digits: int) -> tuple[str, str]:
+    """An operation's primal and tangent statements in the drawings' short names: ``c = a × b`` and
+    ``ċ = ∂c/∂a·ȧ + ∂c/∂b·ḃ`` (only arguments that depend on a variable carry a tangent).
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("sin(x) * 2")
+    >>> order = dx.nodes(f)
+    >>> layer_statements(f, {n: k for n, k in zip(order, "abcd")}, active_nodes(order), 4)
+    ('d = b × c', 'ḋ = ∂d/∂b·ḃ')
+    """
+    key = names[n]
+    terms = [f"∂{key}/∂{names[a]}·{dot(names[a])}" for a in n.args if a in active]
+    return f"{key} = {expression(n, names, digits)}", f"{dot(key)} = {' + '.join(terms) if terms else '0'}"
+
+
+def adjoint_statement(receiver: Node, child: Node, names: dict[Node, str], first: bool) -> str:
+    """One reverse line in short names: ``b̄ = c̄·∂c/∂b``, or ``+=`` when ``receiver`` already holds a
+    term (not its ``first``)."""
+    operator = "=" if first else "+="
+    return f"{bar(names[receiver])} {operator} {bar(names[child])}·∂{names[child]}/∂{names[receiver]}"
+
+
 def _layer_lines(f: Node, point: Mapping[str, Any], names: dict[Node, str], forwards: list[ForwardResult],
                  result: ReverseResult, digits: int) -> Lines:
     order = nodes(f)
     variables = {n.name: n for n in order if n.is_variable}
     inputs = [name for name in point if name in variables] + [n for n in variables if n not in point]
-    active = {n for n in order if n.is_variable}
-    for n in order:
-        if any(a in active for a in n.args):
-            active.add(n)
+    active = active_nodes(order)
 
     def line(n: Node, primal_text: str, tangent_text: str, closing: bool = False) -> ForwardLine:
         return ForwardLine(node=n, primal_text=primal_text, tangent_text=tangent_text,
@@ -169,19 +222,14 @@ def _layer_lines(f: Node, point: Mapping[str, Any], names: dict[Node, str], forw
     for n in order:
         if not n.args:
             continue
-        key = names[n]
-        terms = [f"∂{key}/∂{names[a]}·{dot(names[a])}" for a in n.args if a in active]
-        forward_lines.append(line(n, f"{key} = {expression(n, names, digits)}",
-                                  f"{dot(key)} = {' + '.join(terms) if terms else '0'}"))
+        forward_lines.append(line(n, *layer_statements(n, names, active, digits)))
     forward_lines.append(line(f, f"f = {names[f]}", f"ḟ = {dot(names[f])}", closing=True))
 
     texts = [f"{bar(names[f])} = 1 (seed)"]
     seen: set[Node] = set()
-    for receiver, child, _position, _local, _amount in _edges_of(result):
-        operator = "+=" if receiver in seen else "="
+    for receiver, child, _position, _local, _amount in edges_of(result):
+        texts.append(adjoint_statement(receiver, child, names, first=receiver not in seen))
         seen.add(receiver)
-        partial = f"∂{names[child]}/∂{names[receiver]}"
-        texts.append(f"{bar(names[receiver])} {operator} {bar(names[child])}·{partial}")
     texts.extend(f"∂f/∂{name} = {bar(names[variables[name]])}" for name in inputs)
     reverse_lines = tuple(_reverse_lines(f, result, inputs, texts))
     return Lines(tuple(forward_lines), reverse_lines, tuple(inputs), "layers")

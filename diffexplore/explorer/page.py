@@ -20,12 +20,18 @@ from typing import Any
 from .script import Script
 from .svg import Pane
 
-__all__ = ["Results", "page_html", "package_text", "FOLLOW"]
+__all__ = ["Results", "page_html", "package_text", "FOLLOW", "DETAIL_CSS"]
 
 #: The views "follow the sweep" shows in each phase.
 FOLLOW = {"forward": ["original", "tangent"], "reverse": ["original", "adjoint"]}
 _VIEW_ORDER = ("original", "symbolic", "adjoint", "tangent")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+#: The styles of a page with a level of detail (its notice and collapsed rows), added to that page only.
+DETAIL_CSS = """
+.detail { margin: 6px 0; padding: 6px 10px; background: #fffbeb; border: 1px solid #fde68a;
+  border-left: 4px solid var(--now); border-radius: 4px; line-height: 1.45; }
+.trace tr.collapsed td { text-align: center; color: var(--dim); font-style: italic; background: var(--soft); }
+"""
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,9 @@ def _results(results: Results) -> tuple[str, str, str]:
 
 def page_html(*, formula: str, point: str, script: Script, tables: str, panes: Sequence[Pane],
               seed_labels: Sequence[str], seed: int, results: Results, notes: Sequence[str],
-              version: str) -> str:
-    """The whole page as one HTML string (see the module docstring).
+              version: str, detail: str = "") -> str:
+    """The whole page as one HTML string (see the module docstring). ``detail`` is the notice of a page
+    with a level of detail (HTML; it brings its own styles), empty for a page that shows every line.
 
     >>> from diffexplore.explorer.script import Script
     >>> script = Script(steps=[{"phase": "start", "kind": "start", "nodes": [], "edges": [], "say": "hi"}],
@@ -116,7 +123,7 @@ def page_html(*, formula: str, point: str, script: Script, tables: str, panes: S
     return _fill(package_text("page.html"), {
         "version": html.escape(version),
         "title": html.escape(f"diffexplore explorer: f = {formula}"),
-        "css": package_text("explorer.css").strip(),
+        "css": package_text("explorer.css").strip() + (DETAIL_CSS.rstrip() if detail else ""),
         "formula": html.escape(formula),
         "point": html.escape(point),
         "last": str(len(script.steps) - 1),
@@ -127,6 +134,7 @@ def page_html(*, formula: str, point: str, script: Script, tables: str, panes: S
         "view_buttons": _view_buttons(panes),
         "panes": _panes(panes),
         "notes": notes_html,
+        "detail": detail,
         "tables": tables,
         "data": _json(data),
         "js": package_text("explorer.js").strip(),

@@ -25,9 +25,9 @@ import numpy as np
 from ..graph import Node, nodes
 from ..render.labels import expression, format_sum, format_value
 from ..render.views import MAX_TERMS, VBAR
-from .lines import ForwardLine, Lines, ReverseLine, bar
+from .lines import Collapsed, ForwardLine, Lines, ReverseLine, bar
 
-__all__ = ["Script", "build_script", "per_seed", "exact_number"]
+__all__ = ["Script", "build_script", "per_seed", "exact_number", "collapsed_say"]
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,40 @@ def _reverse_say(line: ReverseLine, names: dict[Node, str], digits: int, adjoint
 def _adjoint_text(line: ReverseLine, parts: list, digits: int) -> str:
     """The adjoint row as the adjoint view writes it, once ``parts`` (the terms so far) are added."""
     total = format_value(line.running, digits)
+    if len(parts) < line.term:           # some terms were added in a collapsed run of the sweep
+        return f"{VBAR} = sum of {line.term} terms = {total}"
     if len(parts) < 2:
         return f"{VBAR} = {total}"
     if line.terms <= MAX_TERMS:          # the adjoint view lists the terms of its final sum
         return f"{VBAR} = {format_sum(parts, digits)} = {total}"
     return f"{VBAR} = sum of {len(parts)} terms = {total}"
+
+
+def collapsed_say(run: Collapsed) -> str:
+    """What the step of a collapsed run says: which lines it folds and what they do.
+
+    >>> print(collapsed_say(Collapsed("forward", 1001, 1500, 2500, (("sin", 500),))))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    <b>Forward lines 1,001–1,500 (of 2,500) are collapsed into this step</b>: 500 nodes (500 sin) get
+    their value v and tangent v̇ exactly as in the lines shown. The next step resumes at line 1,501.
+    """
+    head = (f"<b>{run.phase.capitalize()} lines {run.first:,}–{run.last:,} (of {run.total:,}) are "
+            "collapsed into this step</b>: ")
+    tail = f" The next step resumes at line {run.last + 1:,}."
+    counts = dict(run.counts)
+    if run.phase == "forward":
+        listed = ", ".join(f"{count:,} {html.escape(name)}" for name, count in run.counts)
+        return (f"{head}{run.size:,} nodes ({listed}) get their value v and tangent v̇ exactly as in the "
+                f"lines shown.{tail}")
+    text = (f"{head}{counts['terms']:,} terms ū·∂u/∂v are added to the adjoints, {counts['+=']:,} of them "
+            "+= onto a value that feeds several operations (fan-out).")
+    if run.gradients:
+        text += f" {len(run.gradients):,} gradient entries are complete here."
+    return text + tail
+
+
+def _collapsed_step(run: Collapsed) -> dict:
+    return {"phase": run.phase, "kind": "collapsed", "nodes": [], "edges": [], "say": collapsed_say(run)}
 
 
 def build_script(f: Node, lines: Lines, names: dict[Node, str], digits: int = 4) -> Script:
@@ -159,6 +188,9 @@ def build_script(f: Node, lines: Lines, names: dict[Node, str], digits: int = 4)
 
     for line in lines.forward:
         k = len(steps)
+        if isinstance(line, Collapsed):
+            steps.append(_collapsed_step(line))
+            continue
         key = names[line.node]
         edges = [f"{key}.{pos}" for pos in range(len(line.node.args))]
         if line.closing:
@@ -182,6 +214,11 @@ def build_script(f: Node, lines: Lines, names: dict[Node, str], digits: int = 4)
     parts: dict[Node, list] = {}
     for line in lines.reverse:
         k = len(steps)
+        if isinstance(line, Collapsed):
+            for key in line.gradients:
+                show(f"g:{key}", k)
+            steps.append(_collapsed_step(line))
+            continue
         key = names[line.receiver]
         step = {"phase": "reverse", "kind": line.kind, "nodes": [key], "edges": [],
                 "say": _reverse_say(line, names, digits)}

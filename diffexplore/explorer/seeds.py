@@ -48,11 +48,12 @@ def _unit(name: str, shape: tuple) -> Seed:
 
 def seed_options(inputs: Sequence[str], shapes: Mapping[str, tuple],
                  seed: Mapping[str, Any] | str | None = None,
-                 wrt: str | Sequence[str] | None = None) -> tuple[list[Seed], int, list[str]]:
+                 wrt: str | Sequence[str] | None = None,
+                 limit: int = MAX_SEEDS) -> tuple[list[Seed], int, list[str]]:
     """The seeds to offer, the index of the one selected at first, and notes.
 
     The first selection is ``seed`` (a variable name or a mapping of tangents), else the one
-    variable of ``wrt``, else the first input.
+    variable of ``wrt``, else the first input. At most ``limit`` inputs get a seed of their own.
 
     >>> seeds, selected, notes = seed_options(["x", "y"], {"x": (), "y": ()}, seed="y")
     >>> [s.label for s in seeds], selected, notes
@@ -62,9 +63,9 @@ def seed_options(inputs: Sequence[str], shapes: Mapping[str, tuple],
     (['ẋ = 1, ẏ = 0.5', 'ẋ = 1', 'ẏ = 1'], 0)
     """
     notes: list[str] = []
-    offered = list(inputs[:MAX_SEEDS])
-    if len(inputs) > MAX_SEEDS:
-        notes.append(f"forward mode: seeds are offered for the first {MAX_SEEDS} of {len(inputs)} inputs "
+    offered = list(inputs[:limit])
+    if len(inputs) > limit:
+        notes.append(f"forward mode: seeds are offered for the first {limit} of {len(inputs)} inputs "
                      "(each seed is one more forward sweep)")
     seeds = [_unit(name, shapes[name]) for name in offered]
     if isinstance(wrt, str):

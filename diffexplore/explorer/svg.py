@@ -24,7 +24,7 @@ from ..render import render
 from ..render.display import install_hint, pipe
 from ..render.views import VBAR, VDOT
 
-__all__ = ["Pane", "view_panes", "annotate"]
+__all__ = ["Pane", "view_panes", "annotate", "VIEWS"]
 
 #: One pt of Graphviz is 4/3 CSS pixels.
 PX_PER_PT = 4 / 3
@@ -133,16 +133,19 @@ def _natural_size(svg: str) -> tuple[int, int]:
     return round(float(match.group(1)) * PX_PER_PT), round(float(match.group(2)) * PX_PER_PT)
 
 
+#: The views a page can draw, in the order it shows them.
+VIEWS = ("original", "symbolic", "adjoint", "tangent")
 #: Seconds Graphviz may take for one view of the page (a view past it is left out, with a note).
 VIEW_TIMEOUT = 20.0
 
 
 def view_panes(f: Any, point: Mapping[str, Any], arguments: Mapping[str, Sequence[str]],
                seeds: Sequence[Mapping[str, Any]], *, wrt: Any = None, derivative: str = "pruned",
-               max_nodes: int = 150, digits: int = 4) -> tuple[list[Pane], list[str]]:
-    """The page's drawings (original, symbolic, adjoint, and the tangent view once per seed) and the
-    renderer's notes. Without Graphviz's ``dot`` there are no drawings and the note says how to
-    install it (the page then steps through the trace table alone).
+               max_nodes: int = 150, digits: int = 4,
+               views: Sequence[str] = VIEWS) -> tuple[list[Pane], list[str]]:
+    """The page's drawings (of ``views``: original, symbolic, adjoint, and the tangent view once per
+    seed) and the renderer's notes. Without Graphviz's ``dot`` there are no drawings and the note says
+    how to install it (the page then steps through the trace table alone).
 
     >>> import diffexplore as dx
     >>> f = dx.parse("x*y")
@@ -152,9 +155,10 @@ def view_panes(f: Any, point: Mapping[str, Any], arguments: Mapping[str, Sequenc
     >>> 'data-t="a:c"' in panes[2].svg and 'data-edge="c.1"' in panes[2].svg
     True
     """
-    jobs: list[tuple[str, int | None, dict]] = [(view, None, {})
-                                                for view in ("original", "symbolic", "adjoint")]
-    jobs += [("tangent", k, {"seed": dict(seed)}) for k, seed in enumerate(seeds)]
+    jobs: list[tuple[str, int | None, dict]] = [(view, None, {}) for view in VIEWS
+                                                if view in views and view != "tangent"]
+    if "tangent" in views:
+        jobs += [("tangent", k, {"seed": dict(seed)}) for k, seed in enumerate(seeds)]
     panes: list[Pane] = []
     notes: list[str] = []
     for view, seed_index, options in jobs:

@@ -14,7 +14,7 @@ import html
 
 from ..graph import Node
 from ..render.labels import format_value
-from .lines import Lines
+from .lines import Collapsed, Lines
 from .script import per_seed
 
 __all__ = ["trace_tables"]
@@ -36,6 +36,12 @@ def _head(columns: tuple[str, ...]) -> str:
     return "<thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead>"
 
 
+def _collapsed_row(run: Collapsed, step: int, columns: int) -> str:
+    """One row standing for a collapsed run of lines (a page with a level of detail)."""
+    return (f'<tr data-step="{step}" class="collapsed"><td colspan="{columns}">⋯ lines {run.first:,}–'
+            f"{run.last:,} collapsed ({run.size:,} lines) ⋯</td></tr>")
+
+
 def trace_tables(lines: Lines, names: dict[Node, str], digits: int = 4) -> str:
     """The forward and reverse tables (HTML) of the sweeps' lines; step k is row ``data-step="k"``.
 
@@ -53,6 +59,10 @@ def trace_tables(lines: Lines, names: dict[Node, str], digits: int = 4) -> str:
     rows = []
     step = 1
     for line in lines.forward:
+        if isinstance(line, Collapsed):
+            rows.append(_collapsed_row(line, step, len(forward_columns)))
+            step += 1
+            continue
         key = "f" if line.closing else names[line.node]
         css = ' class="closing"' if line.closing else ""
         rows.append(
@@ -69,6 +79,10 @@ def trace_tables(lines: Lines, names: dict[Node, str], digits: int = 4) -> str:
                f'<tbody>{"".join(rows)}</tbody></table>')
     rows = []
     for line in lines.reverse:
+        if isinstance(line, Collapsed):
+            rows.append(_collapsed_row(line, step, len(reverse_columns)))
+            step += 1
+            continue
         key = names[line.receiver]
         if line.kind == "add":
             key = f"{key} ← {names[line.child]}"
