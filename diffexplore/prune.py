@@ -35,10 +35,12 @@ class Folder:
         memo, keep = self.memo, self.keep
         if root in keep or root in memo:
             return memo.get(root, root)
-        if root.rule not in _IDENTITIES and root.args and all(a in keep for a in root.args) and (
-                not all(_number(a) is not None for a in root.args)):
-            memo[root] = root           # an operation on f's own nodes with no identity to apply
-            return root
+        args = root.args
+        if len(args) == 1 and root.rule not in _IDENTITIES:
+            a = args[0]
+            if a in keep and (a.rule is not _CONST or a.shape):
+                memo[root] = root           # an operation on a node of f, with no identity to apply
+                return root
         stack = [(root, False)]
         while stack:
             node, expanded = stack.pop()
@@ -92,7 +94,10 @@ class Folder:
     def add(self, a: Node, b: Node) -> Node:
         """``a + b`` with ``a + 0 = 0 + a = a`` and ``a + (-b) = a - b`` (a scalar zero broadcasts to the
         other side's shape)."""
-        ca, cb = _number(a), _number(b)
+        ca = a.attr if a.rule is _CONST and not a.shape else None
+        cb = b.attr if b.rule is _CONST and not b.shape else None
+        if ca is None and cb is None and b.rule is not _NEG:
+            return a + b
         if ca is not None and cb is not None:
             folded = _fold_constants(_ADD, [ca, cb])
             if folded is not None:
@@ -107,7 +112,10 @@ class Folder:
 
     def mul(self, a: Node, b: Node) -> Node:
         """``a * b`` with the identities for 0, 1 and -1 and ``c1 * (c2 * a) = (c1 c2) * a``."""
-        ca, cb = _number(a), _number(b)
+        ca = a.attr if a.rule is _CONST and not a.shape else None
+        cb = b.attr if b.rule is _CONST and not b.shape else None
+        if ca is None and cb is None:
+            return a * b
         if ca is not None and cb is not None:
             folded = _fold_constants(_MUL, [ca, cb])
             if folded is not None:

@@ -358,6 +358,11 @@ class NumberAlgebra:
         return value
 
     @staticmethod
+    def number(value: Any) -> Any:
+        """A constant partial as this algebra computes with it."""
+        return value
+
+    @staticmethod
     def reduce(value: Any, shape: tuple) -> Any:
         return sum_to(value, attr=shape)
 
@@ -387,6 +392,14 @@ class NodeAlgebra:
         # Products and sums of nodes (the sweeps turn a partial that is a plain number into a constant).
         self.mul = self.folder.mul if prune else operator.mul
         self.add = self.folder.add if prune else operator.add
+        self.constants: dict = {}
+
+    def number(self, value: Any) -> Node:
+        """A constant partial as a node (made once per value and sweep)."""
+        node = self.constants.get(value)
+        if node is None:
+            node = self.constants[value] = constant(value)
+        return node
 
     def fold(self, node: Any) -> Node:
         if not self.prune:
@@ -430,7 +443,7 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
     plan in order: an elementwise operation sums local partial × argument tangent, a whole-array
     operation calls its rule's jvp. ``terms`` defaults to the plan's lean terms (``p.dense_terms()``
     gives the raw chain rule)."""
-    mul, add, fold, folds = algebra.mul, algebra.add, algebra.fold, algebra.folds
+    mul, add, fold, folds, number = algebra.mul, algebra.add, algebra.fold, algebra.folds, algebra.number
     dense = terms is not None
     i = -1
     try:
@@ -443,11 +456,13 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
                         t = tangents[op[position]]
                         if t is None:
                             continue
-                        if how == CONSTANT:
-                            local = constant(what) if folds else what
+                        if how == READ:
+                            local = values[op[source]]
+                        elif how == CONSTANT:
+                            local = number(what)
                         else:
                             local = local_partial(values, op, how, what, source, partial)
-                            if folds and how != READ:
+                            if folds:
                                 local = fold(local)
                         contribution = mul(local, t)
                         total = contribution if total is None else add(total, contribution)
@@ -530,15 +545,18 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
                 raise domain_error(p, again.slot, again.cause, "differentiating") from None
         return adjoints
     mul, add, fold, reduce, folds = algebra.mul, algebra.add, algebra.fold, algebra.reduce, algebra.folds
+    number = algebra.number
     i = -1
     try:
         with algebra.errstate(p, values):
             for op, op_terms in zip(reversed(p.ops), reversed(p.terms), strict=True):
                 i = op[3]
                 g = adjoints[i]
-                if g is None or op_terms == ():
+                if g is None:
                     continue
-                if op_terms is None:
+                if not op_terms:
+                    if op_terms is not None:
+                        continue
                     for pos, j, local, c in _whole_cotangents(p, op, values, g, algebra):
                         if record is not None:
                             record.append((i, pos, j, local, c))
@@ -546,11 +564,13 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
                         adjoints[j] = c if previous is None else add(previous, c)
                     continue
                 for position, how, what, source, reduce_to, partial in op_terms:
-                    if how == CONSTANT:
-                        local = constant(what) if folds else what
+                    if how == READ:
+                        local = values[op[source]]
+                    elif how == CONSTANT:
+                        local = number(what)
                     else:
                         local = local_partial(values, op, how, what, source, partial)
-                        if folds and how != READ:
+                        if folds:
                             local = fold(local)
                     contribution = mul(g, local)
                     if reduce_to is not None:

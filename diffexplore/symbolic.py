@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import DiffexploreError
-from .graph import Node, check_variables, constant, gc_paused, variable
+from .graph import Node, constant, gc_paused, variable
 from .inputs import as_graph, resolve_wrt
 from .plan import Plan
 from .sweeps import NodeAlgebra, backward_sweep, forward_sweep, guard_derived
@@ -119,13 +119,18 @@ def adjoint_graphs(f: Node, prune: bool = True) -> tuple[list[Node], dict[Node, 
     >>> [str(adjoints[n]) for n in order]
     ['1 + y', 'x', '1', '1']
     """
+    p, adjoints = _adjoint_sweep(f, prune)
+    return p.order, {n: a for n, a in zip(p.order, adjoints, strict=True) if a is not None}
+
+
+def _adjoint_sweep(f: Node, prune: bool) -> tuple[Plan, list]:
+    """f's plan and the adjoint graph of every slot (None where there is none)."""
     with gc_paused():
         p = Plan([f], evaluation=False)
-        values = p.order
-        adjoints: list = [None] * len(values)
+        adjoints: list = [None] * len(p.order)
         adjoints[p.roots[0]] = constant(1.0) if not f.shape else constant(np.ones(f.shape))
-        backward_sweep(p, values, adjoints, NodeAlgebra(prune, p.index))
-    return values, {n: a for n, a in zip(values, adjoints, strict=True) if a is not None}
+        backward_sweep(p, p.order, adjoints, NodeAlgebra(prune, p.index))
+    return p, adjoints
 
 
 def gradient_graph(f: Node | str, wrt: Sequence[str] | str | None = None,
@@ -140,13 +145,12 @@ def gradient_graph(f: Node | str, wrt: Sequence[str] | str | None = None,
     {'x': 'cos(x) + y', 'y': 'x'}
     """
     f = as_graph(f)
-    order, adjoints = adjoint_graphs(f, prune)
-    variables = check_variables([n for n in order if n.rule.name == "var"])
-    by_name = {v.name: v for v in variables}
+    p, adjoints = _adjoint_sweep(f, prune)
+    by_name = {name: (i, shape) for i, name, shape in p.variables}
     result = {}
     for name in resolve_wrt(list(by_name), wrt):
-        v = by_name[name]
-        a = adjoints.get(v)
-        result[name] = a if a is not None else _zero(v.shape)
+        i, shape = by_name[name]
+        a = adjoints[i]
+        result[name] = a if a is not None else _zero(shape)
     guard_derived(f, list(result.values()))
     return result
