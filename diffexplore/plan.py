@@ -118,92 +118,96 @@ class Plan:
         absorbing: list = []           # arguments of the operations an infinity can vanish through
         facts: dict = {}               # rule -> _RuleFacts; per plan: rules may change between plans
         shared: dict = {}              # (rule, activity, broadcasting) -> its operations' terms
-        for root in flat:
-            if root in index:
-                continue
-            stack = [(root, iter(root.args))]
-            push, pop = stack.append, stack.pop
-            while stack:
-                node, pending = stack[-1]
-                for arg in pending:
-                    if arg not in index:
-                        push((arg, iter(arg.args)))
-                        break
+        # A stand-in root (None) whose arguments are the roots: every node is met as an argument, a leaf
+        # numbered at once, an operation pushed and numbered when its arguments are.
+        stack: list = [(None, iter(flat))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, pending = stack[-1]
+            for arg in pending:
+                if arg in index:
+                    continue
+                if arg.args:
+                    push((arg, iter(arg.args)))
+                    break
+                i = len(order)
+                index[arg] = i
+                emit(arg)
+                if arg.rule.name == "var":
+                    variables.append((i, arg.attr[0], arg.shape))
+                    mark(wrt is None or arg.attr[0] in wrt)
                 else:
-                    pop()
-                    i = len(order)
-                    index[node] = i
-                    emit(node)
-                    args = node.args
-                    rule = node.rule
-                    if not args:
-                        if rule.name == "var":
-                            variables.append((i, node.attr[0], node.shape))
-                            mark(wrt is None or node.attr[0] in wrt)
-                        else:
-                            if rule.name == "const":
-                                constants.append((i, node.value))
-                            mark(False)
+                    if arg.rule.name == "const":
+                        constants.append((i, arg.value))
+                    mark(False)
+            else:
+                pop()
+                if node is None:
+                    break
+                i = len(order)
+                index[node] = i
+                emit(node)
+                args = node.args
+                rule = node.rule
+                known = facts.get(rule)
+                if known is None:
+                    known = facts[rule] = _rule_facts(rule)
+                template, absorbs, impl = known
+                if not evaluation:
+                    impl = None
+                elif impl is None:
+                    impl = _bind_attr(rule.impl, node.attr)
+                shape = node.shape
+                if len(args) == 2:
+                    a, b = args
+                    first = index[a]
+                    second = index[b]
+                    add_op((impl, first, second, i))
+                    if absorbs:
+                        absorbing += (first, second)
+                    first_active = active[first]
+                    second_active = active[second]
+                    if not (first_active or second_active):
+                        mark(False)
+                        add_terms(())
                         continue
-                    known = facts.get(rule)
-                    if known is None:
-                        known = facts[rule] = _rule_facts(rule)
-                    template, absorbs, impl = known
-                    if not evaluation:
-                        impl = None
-                    elif impl is None:
-                        impl = _bind_attr(rule.impl, node.attr)
-                    shape = node.shape
-                    if len(args) == 2:
-                        a, b = args
-                        first = index[a]
-                        second = index[b]
-                        add_op((impl, first, second, i))
-                        if absorbs:
-                            absorbing += (first, second)
-                        first_active = active[first]
-                        second_active = active[second]
-                        if not (first_active or second_active):
-                            mark(False)
-                            add_terms(())
-                            continue
-                        mark(True)
-                        if template is None:
-                            add_terms(None)
-                            continue
-                        key = (rule, first_active, second_active,
-                               None if a.shape == shape else a.shape, None if b.shape == shape else b.shape)
-                        found = shared.get(key)
-                        if found is None:
-                            found = shared[key] = _terms(template, node, (first_active, second_active))
-                    elif len(args) == 1:
-                        a = args[0]
-                        first = index[a]
-                        add_op((impl, first, None, i))
-                        if absorbs:
-                            absorbing.append(first)
-                        if not active[first]:
-                            mark(False)
-                            add_terms(())
-                            continue
-                        mark(True)
-                        if template is None:
-                            add_terms(None)
-                            continue
-                        key = (rule, None if a.shape == shape else a.shape)
-                        found = shared.get(key)
-                        if found is None:
-                            found = shared[key] = _terms(template, node, (True,))
-                    else:
-                        slots = tuple(map(slot_of, args))
-                        add_op((impl, slots, MANY, i))
-                        if absorbs:
-                            absorbing += slots
-                        any_active = any(map(active.__getitem__, slots))
-                        mark(any_active)
-                        add_terms(None if any_active else ())
+                    mark(True)
+                    if template is None:
+                        add_terms(None)
                         continue
-                    add_terms(found)
+                    key = (rule, first_active, second_active,
+                           None if a.shape == shape else a.shape, None if b.shape == shape else b.shape)
+                    found = shared.get(key)
+                    if found is None:
+                        found = shared[key] = _terms(template, node, (first_active, second_active))
+                elif len(args) == 1:
+                    a = args[0]
+                    first = index[a]
+                    add_op((impl, first, None, i))
+                    if absorbs:
+                        absorbing.append(first)
+                    if not active[first]:
+                        mark(False)
+                        add_terms(())
+                        continue
+                    mark(True)
+                    if template is None:
+                        add_terms(None)
+                        continue
+                    key = (rule, None if a.shape == shape else a.shape)
+                    found = shared.get(key)
+                    if found is None:
+                        found = shared[key] = _terms(template, node, (True,))
+                else:
+                    slots = tuple(map(slot_of, args))
+                    add_op((impl, slots, MANY, i))
+                    if absorbs:
+                        absorbing += slots
+                    any_active = any(map(active.__getitem__, slots))
+                    mark(any_active)
+                    add_terms(None if any_active else ())
+                    continue
+                add_terms(found)
         check_variables([order[i] for i, _, _ in variables])      # one shape per name
         self.order = order
         self.index = index

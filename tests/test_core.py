@@ -294,3 +294,13 @@ def test_operations_alike_share_one_tuple_of_terms():
     p = Plan([f])
     products = [terms for op, terms in zip(p.ops, p.terms, strict=True) if p.order[op[3]].op == "mul"]
     assert len(products) == 2 and products[0] is products[1]
+
+
+@given(expressions(), expressions())
+def test_a_plan_numbers_nodes_in_the_order_of_dx_nodes(f, g):
+    for roots in ([f], [f, g], [g, f, g]):
+        p = Plan(roots)
+        assert p.order == dx.nodes(roots)
+        assert p.index == {n: k for k, n in enumerate(p.order)}
+        assert p.roots == [p.order.index(r) for r in roots]
+        assert [p.order[op[3]] for op in p.ops] == [n for n in p.order if n.args]
