@@ -134,6 +134,25 @@ def _write(root: Node, precedence: dict[Node, int], limit: int | None) -> str:
     return text if limit is None else text[:limit]
 
 
+class _Precedences(dict):
+    """Precedences worked out on first use: writing the start of a formula reads only the nodes it
+    writes."""
+
+    def __missing__(self, n: Node) -> int:
+        value = self[n] = _precedence(n)
+        return value
+
+
+def _start(root: Node, max_length: int) -> str:
+    """The formula if it has at most ``max_length`` characters, else its start and ``…``: written top-down
+    up to one character past the limit, without measuring the whole graph (the lengths of a shared
+    graph's subformulas are integers that grow exponentially)."""
+    text = _write(root, _Precedences(), max_length + 1)
+    if len(text) <= max_length:
+        return text
+    return text[:max(max_length - 1, 0)] + TRUNCATION_MARK
+
+
 def formula(root: Node, max_length: int | None = None) -> str:
     """The infix formula of a graph, with as few parentheses as the precedences allow.
 
@@ -147,16 +166,16 @@ def formula(root: Node, max_length: int | None = None) -> str:
     >>> formula(parse("1 + x + exp(sin(x*y))"), max_length=10)
     '1 + x + e…'
     """
+    if max_length is not None:
+        return _start(root, max_length)
     precedence, length = _measure(root)
-    if max_length is None and length[root] > FORMULA_MAX_LENGTH:
+    if length[root] > FORMULA_MAX_LENGTH:
         raise SizeLimitError(f"the formula of this graph is {format_count(length[root], separators=True)} "
                              "characters long "
                              f"(written as a tree, without sharing); formulas longer than "
                              f"{FORMULA_MAX_LENGTH:,} characters are not written out: pass max_length= for "
                              "its start, or use dx.let_form(f) (one line per node, sharing kept)")
-    if max_length is None or length[root] <= max_length:
-        return _write(root, precedence, None)
-    return _write(root, precedence, max(max_length - 1, 0)) + TRUNCATION_MARK
+    return _write(root, precedence, None)
 
 
 #: The longest formula written out in full (a shared graph's formula can be exponentially long).

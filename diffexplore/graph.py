@@ -19,12 +19,14 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from .errors import DiffexploreError, ShapeError
+from .sizes import TreeCount, exact_tree_count, tree_measures
 
 __all__ = [
     "Node", "Primitive", "PRIMITIVES", "apply", "variable", "variables", "constant", "nodes",
@@ -509,18 +511,42 @@ def check_variables(found: list[Node]) -> list[Node]:
 
 @dataclass(frozen=True)
 class Size:
-    """Size measures of a graph.
+    """Size measures of a graph, from one pass over it.
 
-    ``dag_nodes``: distinct nodes (what a shared DAG stores); ``tree_nodes``: nodes of the expression
-    written out as a tree without sharing (exact integer, counted over the DAG, never expanded);
-    ``ops``: distinct operation nodes (DAG nodes that are not leaves); ``depth``: the longest path from
-    a leaf to the root, counted in edges.
+    ``dag_nodes``: distinct nodes (what a shared DAG stores); ``ops``: distinct operation nodes (DAG
+    nodes that are not leaves); ``depth``: the longest path from a leaf to the root, counted in edges;
+    ``tree``: the nodes of the expression written out as a tree without sharing, as a
+    :class:`~diffexplore.sizes.TreeCount`: exact below 10¹⁵, otherwise its log10 (``tree_log10``,
+    within 3e-10 relative for a million nodes), which is what displays and plots use.
+
+    ``tree_nodes`` is that count as an exact integer (counted over the DAG, never expanded), computed
+    on first access: it adds integers as long as the count once per node, most of a minute for a
+    million-node graph whose count has 10⁵ digits.
     """
 
     dag_nodes: int
-    tree_nodes: int
     ops: int
     depth: int
+    tree: TreeCount
+    roots: tuple[Node, ...] = field(default=(), repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        """The four measures; a tree count of 10¹⁵ or more as a mantissa and a power of ten."""
+        tree = self.tree.exact if self.tree.exact is not None else self.tree.text()
+        return f"Size(dag_nodes={self.dag_nodes}, tree_nodes={tree}, ops={self.ops}, depth={self.depth})"
+
+    @property
+    def tree_log10(self) -> float:
+        """log10 of the tree count, from the one pass (any size of count)."""
+        return self.tree.log10
+
+    @cached_property
+    def tree_nodes(self) -> int:
+        """The tree count as an exact integer (counted again, exactly, the first time it is asked for)."""
+        if self.tree.exact is not None:
+            return self.tree.exact
+        with gc_paused():
+            return exact_tree_count(nodes(self.roots), self.roots)
 
 
 def size(*roots: Node | Sequence[Node]) -> Size:
@@ -530,38 +556,22 @@ def size(*roots: Node | Sequence[Node]) -> Size:
     >>> s = size(x * x + x * x)     # x*x is shared
     >>> (s.dag_nodes, s.tree_nodes, s.ops, s.depth)
     (3, 7, 2, 2)
+    >>> f = x
+    >>> for _ in range(2000):
+    ...     f = 4 * f * (1 - f)
+    >>> s = size(f)                 # the tree count printed from its log10; exact when asked for
+    >>> s.tree.text(), round(s.tree_log10, 3), s.tree_nodes == 6 * 2 ** 2000 - 5
+    ('6.9e+602', 602.838, True)
     """
     with gc_paused():
         return _size(nodes(*roots), roots)
 
 
 def _size(order: list[Node], roots) -> Size:
+    """The :class:`Size` of the roots whose nodes are ``order`` (floats only: no count is an integer
+    longer than a machine word)."""
     flat = [r for r in roots if isinstance(r, Node)] + [
         as_node(v) for r in roots if not isinstance(r, Node) for v in r]
-    # A node's tree count is dropped after its last use: the counts grow exponentially (the logistic
-    # map's at 10^5 steps have ~30,000 digits), so keeping them all would take gigabytes.
-    last_use = {a: k for k, n in enumerate(order) for a in n.args}
-    keep = set(flat)
-    tree: dict[Node, int] = {}
-    depth: dict[Node, int] = {}
-    ops = 0
-    for k, n in enumerate(order):
-        args = n.args
-        if not args:
-            tree[n] = 1
-            depth[n] = 0
-            continue
-        ops += 1
-        tree_nodes = 1
-        deepest = 0
-        for a in args:
-            tree_nodes += tree[a]
-            if depth[a] > deepest:
-                deepest = depth[a]
-        tree[n] = tree_nodes
-        depth[n] = deepest + 1
-        for a in args:
-            if last_use[a] == k and a not in keep:
-                tree.pop(a, None)
-    return Size(dag_nodes=len(order), tree_nodes=sum(tree[r] for r in flat),
-                ops=ops, depth=max((depth[r] for r in flat), default=0))
+    measures = tree_measures(order, flat)
+    return Size(dag_nodes=measures.dag_nodes, ops=measures.ops, depth=measures.depth, tree=measures.tree,
+                roots=tuple(flat))

@@ -15,7 +15,7 @@ from typing import Any
 from ..callables import graph_of
 from ..errors import DiffexploreError, DomainError, ShapeError
 from ..evaluate import forward, reverse
-from ..graph import Node, free_variables, nodes
+from ..graph import Node, check_variables, nodes
 from ..inputs import as_point, resolve_wrt
 from ..symbolic import diff, gradient_graph
 from .display import Drawing
@@ -120,11 +120,11 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
         raise DiffexploreError(f"max_nodes must be at least 1, got {max_nodes}")
     point = as_point(at) if at is not None else None
     chosen = _choose_views(views, point is not None)
-    variables = [v.name for v in free_variables(f)]
-    wrt_names = resolve_wrt(variables, wrt)
     order = nodes(f)
-    names = short_names(order)
+    variables = [v.name for v in check_variables([n for n in order if n.rule.name == "var"])]
+    wrt_names = resolve_wrt(variables, wrt)
     drawn_in_full = len(order) <= max_nodes
+    names = short_names(order) if drawn_in_full else None       # naming a million nodes takes seconds
     notes: list[str] = []
 
     reverse_result = None
@@ -145,12 +145,12 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
             else:
                 headline = [("f", format_value(primals[f], digits))] if primals else []
                 title = original_title(f, point, digits)
-                drawn.append(_summary(view, title, [f], max_nodes, headline, notes))
+                drawn.append(_summary(view, title, [f], order, max_nodes, headline, notes))
         elif view == "symbolic":
             if not wrt_names:
                 notes.append("symbolic view: f has no variables, so every derivative is 0; nothing to draw")
                 continue
-            drawn.append(_symbolic(f, names, wrt_names, derivative, point, max_nodes, digits, notes))
+            drawn.append(_symbolic(f, order, names, wrt_names, derivative, point, max_nodes, digits, notes))
         elif view == "adjoint":
             if drawn_in_full:
                 drawn.append(adjoint_view(f, names, reverse_result, point, digits))
@@ -158,7 +158,7 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
                 gradient = [(f"∂f/∂{name}", value) for name, value in reverse_result.gradient.items()]
                 headline = [("f", format_value(reverse_result.value, digits))] + _listed(gradient, digits)
                 title = adjoint_title(point, digits)[:2]
-                drawn.append(_summary(view, title, [f], max_nodes, headline, notes))
+                drawn.append(_summary(view, title, [f], order, max_nodes, headline, notes))
         elif view == "tangent":
             tangents = forward(f, point, seed=_seed(seed, wrt_names, variables))
             if drawn_in_full:
@@ -168,22 +168,27 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
                 headline = [("f", format_value(tangents.value, digits)),
                             ("tangent of f", format_value(tangents.tangent, digits))]
                 title = tangent_title(tangents.seed, point, digits)[:2]
-                drawn.append(_summary(view, title, [f], max_nodes, headline, notes))
+                drawn.append(_summary(view, title, [f], order, max_nodes, headline, notes))
     return to_drawing(drawn, notes)
 
 
-def _symbolic(f: Node, names: dict[Node, str], wrt: list[str], derivative: str, point: dict | None,
-              max_nodes: int, digits: int, notes: list[str]) -> View:
+def _symbolic(f: Node, order: list[Node], names: dict[Node, str] | None, wrt: list[str], derivative: str,
+              point: dict | None, max_nodes: int, digits: int, notes: list[str]) -> View:
+    """The symbolic view, or its size table when the derivative DAG has more than ``max_nodes`` nodes
+    (f's nodes are named only when the derivative is drawn)."""
     derivatives = _derivatives(f, wrt, derivative)
     values = _derivative_values(derivatives, point, notes) if point is not None else None
-    if len(nodes(*derivatives.values())) <= max_nodes:
+    roots = list(derivatives.values())
+    derivative_order = nodes(*roots)
+    if len(derivative_order) <= max_nodes:
+        names = short_names(order) if names is None else names
         view, _names = symbolic_view(f, derivatives, names, values, derivative, digits)
         return view
     headline = []
     if values:
         headline = _listed([(label, values[root]) for label, root in derivatives.items()], digits)
     title = symbolic_title(derivatives, derivative)
-    return _summary("symbolic", title, list(derivatives.values()), max_nodes, headline, notes)
+    return _summary("symbolic", title, roots, derivative_order, max_nodes, headline, notes)
 
 
 def _listed(entries: list[tuple[str, Any]], digits: int) -> list[tuple[str, str]]:
@@ -194,9 +199,10 @@ def _listed(entries: list[tuple[str, Any]], digits: int) -> list[tuple[str, str]
     return rows
 
 
-def _summary(name: str, title: Sequence[str], roots: list[Node], max_nodes: int,
+def _summary(name: str, title: Sequence[str], roots: list[Node], order: list[Node], max_nodes: int,
              headline: list[tuple[str, str]], notes: list[str]) -> View:
-    view, note = summary_view(name, title, roots, max_nodes, headline)
+    """A view's size table (``order``: the nodes of ``roots``, already listed), its note appended."""
+    view, note = summary_view(name, title, roots, max_nodes, headline, order=order)
     notes.append(note)
     return view
 

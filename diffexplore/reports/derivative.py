@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..errors import SympyTimeout
 from ..formula import formula, let_form
 from ..graph import Node, size
-from ..sizes import format_count
 from ..symbolic import diff
 from ..sympy_bridge import latex as to_latex
 from ..sympy_bridge import simplify as sympy_simplify
@@ -17,7 +16,7 @@ FORMULA_LIMIT = 2000
 
 def _sizes(node: Node) -> str:
     s = size(node)
-    return (f"{s.dag_nodes} DAG nodes, tree size {format_count(s.tree_nodes)}, {s.ops} operations, "
+    return (f"{s.dag_nodes} DAG nodes, tree size {s.tree.text()}, {s.ops} operations, "
             f"depth {s.depth}")
 
 

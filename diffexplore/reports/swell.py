@@ -3,8 +3,9 @@
 :func:`swell` builds each member of a family of functions (:mod:`diffexplore.reports.families`) and
 measures, per size n:
 
-- the function's size as a shared DAG and as a tree (no sharing; exact integers, counted over the DAG,
-  never expanded) and its number of operations;
+- the function's size as a shared DAG and as a tree (no sharing; counted over the DAG, never expanded:
+  exact up to 4,300 digits, the most a file holds, beyond that in floating point with an exact power of
+  ten, so no longer integer is ever made) and its number of operations;
 - the symbolic derivative's size: the pruned ``dx.diff(f, v)`` for every input v (one shared DAG and
   as trees), and ``dx.gradient_graph(f)`` (every partial at once, reverse accumulation on nodes);
 - SymPy's ``diff`` (``count_ops``, summed over the inputs) and ``cse`` of those derivatives (``count_ops``
@@ -42,7 +43,15 @@ from ..derivatives import grad
 from ..errors import DiffexploreError, SizeLimitError, SympyTimeout
 from ..graph import Node, free_variables, gc_paused, nodes
 from ..output_paths import check_output_path, plot_extensions
-from ..sizes import TREE_WORK_LIMIT, exact_or_text, format_count, log10_count, tree_count
+from ..sizes import (
+    EXACT_DIGITS,
+    TREE_WORK_LIMIT,
+    TreeCount,
+    exact_or_text,
+    format_count,
+    log10_count,
+    tree_count,
+)
 from ..symbolic import diff, gradient_graph
 from ..sympy_bridge import run_with_timeout, sympy_cse_size, sympy_diff_size
 from . import families
@@ -58,8 +67,8 @@ FORMATS = ("table", "md", "csv", "json")
 MAX_SIZES = 1000
 #: The largest member a report builds, in f's DAG nodes × inputs: every input gets its own derivative,
 #: each up to a few times f's DAG, so this bounds the derivative graphs built (about 700 bytes a node).
-#: At the limit a row takes about a minute and 1.5 GB: logistic n ≤ 166,665, product n ≤ 500, mlp
-#: n ≤ 157; the logistic row at n = 10⁵ (300,003 nodes) takes about 45 s.
+#: It is reached at logistic n = 166,665, product n = 500, mlp n = 157. The logistic row at the limit
+#: takes about half a minute of CPU and 0.9 GB, at n = 10⁵ (300,003 nodes) about 15 s and 0.6 GB.
 MAX_WORK = 500_000
 #: A timing run longer than this is reported once instead of as the median of several runs.
 LONG_RUN_SECONDS = 0.5
@@ -80,7 +89,9 @@ COLUMNS: list[Column] = [
     Column("formula", "f", "size", "the function of this row"),
     Column("inputs", "inputs", "size", "input variables: the length of the gradient"),
     Column("f_dag", "f DAG", "size", "distinct nodes of f as a shared DAG"),
-    Column("f_tree", "f tree", "size", "nodes of f written out as a tree (no sharing), counted exactly"),
+    Column("f_tree", "f tree", "size",
+           "nodes of f written out as a tree (no sharing), counted exactly up to 4,300 digits, beyond that "
+           "in floating point (about 10 significant digits)"),
     Column("f_ops", "f ops", "size", "operation nodes of f: the work of one evaluation"),
     Column("diff_dag", "diff DAG", "size",
            "nodes of the pruned symbolic derivatives dx.diff(f, v), one per input, as one shared DAG "
@@ -113,20 +124,23 @@ _SYMPY_STEPS = ("diff", "cse")
 # ---- one row -----------------------------------------------------------------------------------------
 
 
-def _tree_cell(key: str, order: list[Node], roots: list[Node]) -> tuple[Any, str | None]:
-    """An exact tree count, or ``"skipped"`` and a note (with the log-space estimate) when counting it
-    exactly would take longer than :data:`~diffexplore.sizes.TREE_WORK_LIMIT` allows."""
-    count = tree_count(order, roots, max_work=TREE_WORK_LIMIT)
+def _tree_cell(key: str, order: list[Node], roots: list[Node]) -> tuple[int | TreeCount, str | None]:
+    """A tree count: exact (an int) when a file can hold it (:data:`~diffexplore.sizes.EXACT_DIGITS`
+    digits) and counting it stays within :data:`~diffexplore.sizes.TREE_WORK_LIMIT`, otherwise the
+    floating-point estimate (a :class:`~diffexplore.sizes.TreeCount`), with a note when only the budget
+    kept it from being exact."""
+    count = tree_count(order, roots, max_work=TREE_WORK_LIMIT, max_digits=EXACT_DIGITS)
     if count.exact is not None:
         return count.exact, None
-    return "skipped", (f"{_BY_KEY[key].header} skipped: counting it exactly needs more than the budget "
-                       f"of {format_count(TREE_WORK_LIMIT, separators=True)} bits of additions "
-                       f"({len(order):,} DAG nodes); estimated in log space it is {count.text(4)}")
+    if count.log10 - count.error >= EXACT_DIGITS:
+        return count, None
+    return count, (f"{_BY_KEY[key].header} estimated: counting it exactly needs more than the budget "
+                   f"of {format_count(TREE_WORK_LIMIT, separators=True)} bits of additions "
+                   f"({len(order):,} DAG nodes); in floating point it is {count.text(4)}")
 
 
 def _structure(f: Node) -> tuple[dict[str, Any], list[str]]:
-    """The size columns of one row, and notes on cells left out. Tree counts drop each node's count
-    after its last use, so memory stays near the widest cut of the DAG."""
+    """The size columns of one row, and notes on tree counts left estimated."""
     names = [v.name for v in free_variables(f)]
     with gc_paused():
         order = nodes(f)
@@ -223,15 +237,17 @@ _LOG_AXIS_ABOVE = 300
 
 
 def _log10s(values: Iterable[Any]) -> list[float]:
-    """log10 of each positive number cell, computed in log space for integers of any length; text cells
-    (``timeout``, ``skipped``) and values a log axis cannot show become NaN.
+    """log10 of each positive number cell, computed in log space for integers of any length (and
+    estimated counts); text cells (``timeout``, ``skipped``) and values a log axis cannot show become NaN.
 
-    >>> [round(v, 3) for v in _log10s([100, 6 * 2 ** 5000 - 5, "skipped", 0, 0.01])]
-    [2.0, 1505.928, nan, nan, -2.0]
+    >>> [round(v, 3) for v in _log10s([100, 6 * 2 ** 5000 - 5, "skipped", 0, 0.01, TreeCount(None, 1e5)])]
+    [2.0, 1505.928, nan, nan, -2.0, 100000.0]
     """
     out = []
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        if isinstance(v, TreeCount):
+            out.append(v.log10)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
             out.append(math.nan)
         else:
             out.append(log10_count(v) if isinstance(v, int) else math.log10(v))
@@ -242,9 +258,42 @@ def _cell(value: Any, group: str) -> str:
     """A table cell: times in a readable unit, counts in full or as a power of ten (2.1e+602)."""
     if group == "time":
         return format_seconds(value)
+    return _count_text(value)
+
+
+def _count_text(value: Any) -> str:
+    """A count cell as text: exact in full or as a power of ten, an estimate from its log10."""
+    if isinstance(value, TreeCount):
+        return value.text()
     if isinstance(value, int) and not isinstance(value, bool):
         return format_count(value)
-    return str(value)
+    return "" if value is None else str(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, TreeCount) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _as_estimate(value: int | TreeCount) -> TreeCount:
+    return value if isinstance(value, TreeCount) else TreeCount(value, log10_count(value))
+
+
+def _difference(a: int | TreeCount, b: int | TreeCount) -> int | TreeCount | None:
+    """b − a: exact for two exact counts, else in log space (None when b is not clearly the larger,
+    where floating point cannot tell the difference).
+
+    >>> _difference(3, 10), _difference(TreeCount(None, 20.0), TreeCount(None, 30.0)).text(6)
+    (7, '1.00000e+30')
+    """
+    if isinstance(a, int) and isinstance(b, int):
+        return b - a
+    low, high = _as_estimate(a), _as_estimate(b)
+    gap = high.log10 - low.log10
+    error = low.error + high.error
+    if gap <= 2 * error + 1e-9:
+        return None
+    shrink = -math.expm1(-gap * math.log(10))          # 1 − 10^−gap, the share of b that is left
+    return TreeCount(None, high.log10 + math.log10(shrink), error=error / shrink + 1e-15)
 
 
 @dataclass
@@ -339,15 +388,15 @@ class SwellReport:
         out = []
         for c in self.columns("sizes"):
             a, b = before.get(c.key), last.get(c.key)
-            if c.key in ("n", "formula", "inputs") or not all(isinstance(v, int) for v in (a, b)):
+            if c.key in ("n", "formula", "inputs") or not all(_is_count(v) for v in (a, b)):
                 continue
             exponent = log10_ratio = ratio = None
-            if a > 0 and b > 0:
-                log10_ratio = log10_count(b) - log10_count(a)
+            if _as_estimate(a).log10 > -math.inf and _as_estimate(b).log10 > -math.inf:
+                log10_ratio = _as_estimate(b).log10 - _as_estimate(a).log10
                 ratio = round(10 ** log10_ratio, 3) if log10_ratio < 300 else None
                 if 0 < n0 < n1:
                     exponent = round(log10_ratio / math.log10(n1 / n0), 2)
-            out.append({"key": c.key, "header": c.header, "from": a, "to": b, "difference": b - a,
+            out.append({"key": c.key, "header": c.header, "from": a, "to": b, "difference": _difference(a, b),
                         "ratio": ratio, "log10_ratio": log10_ratio, "exponent": exponent})
         return out
 
@@ -364,7 +413,7 @@ class SwellReport:
         if not growth:
             return []
         n0, n1 = self.rows[-2]["n"], self.rows[-1]["n"]
-        table = [[g["header"], format_count(g["from"]), format_count(g["to"]), format_count(g["difference"]),
+        table = [[g["header"], _count_text(g["from"]), _count_text(g["to"]), _count_text(g["difference"]),
                   _ratio_text(g), "" if g["exponent"] is None else f"{g['exponent']:.2f}"] for g in growth]
         lines = [f"Growth from n = {n0} to n = {n1}. The exponent k solves ratio = ({n1}/{n0})^k: about 1 "
                  "for linear growth, 2 for quadratic; exponential growth gives a large k that keeps rising "
