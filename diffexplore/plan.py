@@ -152,7 +152,7 @@ class Plan:
                 known = facts.get(rule)
                 if known is None:
                     known = facts[rule] = _rule_facts(rule)
-                template, absorbs, impl = known
+                template, absorbs, impl, by_activity = known
                 if not evaluation:
                     impl = None
                 elif impl is None:
@@ -175,11 +175,17 @@ class Plan:
                     if template is None:
                         add_terms(None)
                         continue
-                    key = (rule, first_active, second_active,
-                           None if a.shape == shape else a.shape, None if b.shape == shape else b.shape)
-                    found = shared.get(key)
-                    if found is None:
-                        found = shared[key] = _terms(template, node, (first_active, second_active))
+                    if shape:                   # arrays: broadcasting decides the terms too
+                        key = (rule, first_active, second_active,
+                               None if a.shape == shape else a.shape, None if b.shape == shape else b.shape)
+                        found = shared.get(key)
+                        if found is None:
+                            found = shared[key] = _terms(template, node, (first_active, second_active))
+                    else:                       # scalars: by activity, in the rule's own small table
+                        found = by_activity[first_active + 2 * second_active]
+                        if found is None:
+                            found = by_activity[first_active + 2 * second_active] = _terms(
+                                template, node, (first_active, second_active))
                 elif len(args) == 1:
                     a = args[0]
                     first = index[a]
@@ -194,10 +200,15 @@ class Plan:
                     if template is None:
                         add_terms(None)
                         continue
-                    key = (rule, None if a.shape == shape else a.shape)
-                    found = shared.get(key)
-                    if found is None:
-                        found = shared[key] = _terms(template, node, (True,))
+                    if shape:
+                        key = (rule, None if a.shape == shape else a.shape)
+                        found = shared.get(key)
+                        if found is None:
+                            found = shared[key] = _terms(template, node, (True,))
+                    else:
+                        found = by_activity[1]
+                        if found is None:
+                            found = by_activity[1] = _terms(template, node, (True,))
                 else:
                     slots = tuple(map(slot_of, args))
                     add_op((impl, slots, MANY, i))
@@ -208,7 +219,8 @@ class Plan:
                     add_terms(None if any_active else ())
                     continue
                 add_terms(found)
-        check_variables([order[i] for i, _, _ in variables])      # one shape per name
+        if len(set(map(itemgetter(1), variables))) < len(variables):   # a name with two shapes
+            check_variables([order[i] for i, _, _ in variables])
         self.order = order
         self.index = index
         self.roots = [index[r] for r in flat]
@@ -305,9 +317,11 @@ def _flat_roots(roots: Sequence) -> list[Node]:
 
 def _rule_facts(rule) -> tuple:
     """What a plan needs of a rule, looked up once per plan: its term template, whether an infinite
-    argument can vanish through it (not in :data:`PASSING`), and its implementation (None when each
-    node binds its own attribute)."""
-    return (_term_template(rule), rule.name not in PASSING, None if rule.has_attr else rule.impl)
+    argument can vanish through it (not in :data:`PASSING`), its implementation (None when each node
+    binds its own attribute), and a table for the terms of its scalar operations by which arguments are
+    active (1: the first, 2: the second, 3: both)."""
+    return (_term_template(rule), rule.name not in PASSING, None if rule.has_attr else rule.impl,
+            [None] * 4)
 
 
 def _term_template(rule, dense: bool = False) -> tuple | None:
