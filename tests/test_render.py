@@ -11,6 +11,7 @@ Golden files live in tests/golden/; after an intended change of the drawings, re
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import re
@@ -357,3 +358,18 @@ def test_write_drawing_makes_svg_png_and_pdf(tmp_path):
 def test_nodes_display_themselves_in_notebooks():
     bundle = dx.parse(SEED)._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+
+
+def test_large_graphs_leave_the_symbolic_view_out_by_default_and_say_so(monkeypatch):
+    monkeypatch.setattr(importlib.import_module("diffexplore.render.compose"), "SYMBOLIC_DEFAULT_NODES", 50)
+    x = dx.variable("x")
+    f = x
+    for _ in range(30):
+        f = dx.sin(f) * f + 0.5              # 92 nodes (x, the constant 0.5 and 90 operations)
+    default = dx.render(f, at={"x": 0.3})
+    assert "original_" in default.source and "adjoint_" in default.source
+    assert "symbolic_" not in default.source
+    assert any("symbolic view: left out, f has 92 nodes" in note and "views='original symbolic'" in note
+               for note in default.notes)
+    asked = dx.render(f, views="original symbolic")
+    assert "symbolic_" in asked.source and not any("left out" in note for note in asked.notes)
