@@ -120,15 +120,16 @@ class Plan:
         shared: dict = {}              # (rule, activity, broadcasting) -> its operations' terms
         # A stand-in root (None) whose arguments are the roots: every node is met as an argument, a leaf
         # numbered at once, an operation pushed and numbered when its arguments are.
-        stack: list = [(None, iter(flat))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, pending = stack[-1]
-            for arg in pending:
+        stack: list = [None]                  # the operations being walked, and beside them
+        pending: list = [iter(flat)]          # the iterators over their arguments not yet met
+        push, pop, push_pending, pop_pending = stack.append, stack.pop, pending.append, pending.pop
+        while pending:
+            for arg in pending[-1]:
                 if arg in index:
                     continue
                 if arg.args:
-                    push((arg, iter(arg.args)))
+                    push(arg)
+                    push_pending(iter(arg.args))
                     break
                 i = len(order)
                 index[arg] = i
@@ -141,7 +142,8 @@ class Plan:
                         constants.append((i, arg.value))
                     mark(False)
             else:
-                pop()
+                pop_pending()
+                node = pop()
                 if node is None:
                     break
                 i = len(order)
@@ -151,14 +153,13 @@ class Plan:
                 rule = node.rule
                 known = facts.get(rule)
                 if known is None:
-                    known = facts[rule] = _rule_facts(rule)
+                    known = facts[rule] = _rule_facts(rule, evaluation)
                 template, absorbs, impl, by_activity = known
-                if not evaluation:
-                    impl = None
-                elif impl is None:
+                if impl is None and evaluation:
                     impl = _bind_attr(rule.impl, node.attr)
                 shape = node.shape
-                if len(args) == 2:
+                arity = len(args)
+                if arity == 2:
                     a, b = args
                     first = index[a]
                     second = index[b]
@@ -182,11 +183,11 @@ class Plan:
                         if found is None:
                             found = shared[key] = _terms(template, node, (first_active, second_active))
                     else:                       # scalars: by activity, in the rule's own small table
-                        found = by_activity[first_active + 2 * second_active]
+                        k = first_active + 2 * second_active
+                        found = by_activity[k]
                         if found is None:
-                            found = by_activity[first_active + 2 * second_active] = _terms(
-                                template, node, (first_active, second_active))
-                elif len(args) == 1:
+                            found = by_activity[k] = _terms(template, node, (first_active, second_active))
+                elif arity == 1:
                     a = args[0]
                     first = index[a]
                     add_op((impl, first, None, i))
@@ -315,13 +316,13 @@ def _flat_roots(roots: Sequence) -> list[Node]:
     return [r if type(r) is Node else as_node(r) for r in roots]
 
 
-def _rule_facts(rule) -> tuple:
+def _rule_facts(rule, evaluation: bool) -> tuple:
     """What a plan needs of a rule, looked up once per plan: its term template, whether an infinite
     argument can vanish through it (not in :data:`PASSING`), its implementation (None when each node
-    binds its own attribute), and a table for the terms of its scalar operations by which arguments are
-    active (1: the first, 2: the second, 3: both)."""
-    return (_term_template(rule), rule.name not in PASSING, None if rule.has_attr else rule.impl,
-            [None] * 4)
+    binds its own attribute, or the plan evaluates nothing), and a table for the terms of its scalar
+    operations by which arguments are active (1: the first, 2: the second, 3: both)."""
+    impl = None if rule.has_attr or not evaluation else rule.impl
+    return (_term_template(rule), rule.name not in PASSING, impl, [None] * 4)
 
 
 def _term_template(rule, dense: bool = False) -> tuple | None:
