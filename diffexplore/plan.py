@@ -93,7 +93,8 @@ class Plan:
     """
 
     __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variables", "active",
-                 "_absorbed", "_constants_finite", "_variables_getter", "__weakref__")
+                 "_absorbed", "_constants_finite", "_variables_getter", "_flat", "backward_sweeps",
+                 "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
         with gc_paused():       # a plan allocates a few small tuples per node and no cycles
@@ -233,6 +234,8 @@ class Plan:
         self._absorbed = absorbing
         self._constants_finite = None
         self._variables_getter = None
+        self._flat = _NOT_YET
+        self.backward_sweeps = 0
 
     def constants_finite(self, is_finite) -> bool:
         """Whether every constant is finite by ``is_finite`` (made on first use)."""
@@ -256,6 +259,25 @@ class Plan:
         """The slots of the arguments of every operation not named in :data:`PASSING` (with repeats):
         the values an overflow could vanish through."""
         return self._absorbed
+
+    def flat_terms(self) -> list | None:
+        """Every term in the order the backward sweep takes them, each spelled out with its slots as
+        ``(slot, argument slot, how, what, source slot, first, second, reduce_to)`` (made on first use;
+        None when an operation has no terms of its own: a vjp, or more than two arguments). A plan swept
+        backward more than once sweeps this flat list: one loop, no operation tuples to unpack."""
+        if self._flat is _NOT_YET:
+            flat: list | None = []
+            add = flat.append
+            for op, terms in zip(reversed(self.ops), reversed(self.terms), strict=True):
+                if terms is None:
+                    flat = None
+                    break
+                _impl, first, second, i = op
+                for position, how, what, source, reduce_to, partial in terms:
+                    add((i, op[position], how, partial if how == CALL else what, op[source], first, second,
+                         reduce_to))
+            self._flat = flat
+        return self._flat
 
     @property
     def partial_steps(self) -> list:

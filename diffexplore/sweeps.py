@@ -34,7 +34,8 @@ from .plan import APPLY, CONSTANT, MANY, READ, Plan, guards, op_arguments
 from .prune import Folder
 from .rules import sum_to
 
-__all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_numbers", "NUMBERS", "NodeAlgebra",
+__all__ = ["primal_sweep", "forward_sweep", "backward_sweep", "backward_numbers", "backward_flat", "NUMBERS",
+           "NodeAlgebra",
            "missing_rule", "domain_error", "DOMAIN_ERRORS", "is_finite", "check_values", "check_tangents",
            "check_adjoints", "guard_derived", "DerivedGuard", "all_finite"]
 
@@ -530,17 +531,19 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     its rule's vjp. ``record`` (a list) receives ``(slot, position, argument slot, local partial,
     contribution)`` for every addition, in order."""
     if algebra is NUMBERS and record is None:
+        p.backward_sweeps += 1           # a plan swept again is worth its flat list of terms
+        flat = p.flat_terms() if p.backward_sweeps > 1 else None
         seeded = adjoints[:]
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
-                backward_numbers(p, values, adjoints)
+                _backward_numbers(p, flat, values, adjoints)
         except _SweepError as failure:
             if inputs_finite(p, values):
                 raise domain_error(p, failure.slot, failure.cause, "differentiating") from None
             adjoints[:] = seeded                  # NaN or inf in: sweep again, letting NaN through
             try:
                 with np.errstate(all="ignore"):
-                    backward_numbers(p, values, adjoints)
+                    _backward_numbers(p, flat, values, adjoints)
             except _SweepError as again:
                 raise domain_error(p, again.slot, again.cause, "differentiating") from None
         return adjoints
@@ -617,6 +620,13 @@ def _whole_cotangents(p: Plan, op: tuple, values: list, g: Any, algebra: Any) ->
     return found
 
 
+def _backward_numbers(p: Plan, flat: list | None, values: list, adjoints: list) -> None:
+    if flat is None:
+        backward_numbers(p, values, adjoints)
+    else:
+        backward_flat(flat, values, adjoints)
+
+
 class _SweepError(Exception):
     """A domain error inside the sweep over numbers, with the slot of the node where it happened."""
 
@@ -661,6 +671,33 @@ def backward_numbers(p: Plan, values: list, adjoints: list) -> None:
                 j = op[position]
                 previous = adjoints[j]
                 adjoints[j] = contribution if previous is None else previous + contribution
+    except DOMAIN_ERRORS as exc:
+        raise _SweepError(i, exc) from None
+
+
+def backward_flat(terms: list, values: list, adjoints: list) -> None:
+    """:func:`backward_numbers` over a plan's :meth:`~diffexplore.plan.Plan.flat_terms`: the same
+    arithmetic in the same order, one term per step of a single loop."""
+    i = -1
+    try:
+        for i, j, how, what, source, first, second, reduce_to in terms:
+            g = adjoints[i]
+            if g is None:
+                continue
+            if how == READ:
+                contribution = g * values[source]
+            elif how == CONSTANT:
+                contribution = g * what
+            elif how == APPLY:
+                contribution = g * what(values[source])
+            elif second is None:
+                contribution = g * what(values[first], values[i])
+            else:
+                contribution = g * what(values[first], values[second], values[i])
+            if reduce_to is not None:
+                contribution = sum_to(contribution, attr=reduce_to)
+            previous = adjoints[j]
+            adjoints[j] = contribution if previous is None else previous + contribution
     except DOMAIN_ERRORS as exc:
         raise _SweepError(i, exc) from None
 

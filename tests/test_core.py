@@ -17,7 +17,7 @@ from hypothesis import given
 import diffexplore as dx
 from diffexplore.evaluate import adjoint_sweep, root_seed, tangent_sweep
 from diffexplore.plan import APPLY, Plan
-from diffexplore.sweeps import NUMBERS, backward_numbers, backward_sweep, primal_sweep
+from diffexplore.sweeps import NUMBERS, backward_flat, backward_numbers, backward_sweep, primal_sweep
 
 from .strategies import expressions
 
@@ -127,6 +127,13 @@ def test_the_backward_sweep_over_numbers_equals_the_general_sweep_bit_for_bit(f)
     inline: list = [None] * len(values)
     inline[root] = 1.0
     backward_numbers(p, values, inline)
+    flat_terms = p.flat_terms()
+    assert (flat_terms is None) == (None in p.terms)
+    if flat_terms is not None:
+        flat: list = [None] * len(values)
+        flat[root] = 1.0
+        backward_flat(flat_terms, values, flat)
+        assert flat == inline
     general: list = [None] * len(values)
     general[root] = 1.0
     record: list = []
