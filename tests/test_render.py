@@ -360,8 +360,8 @@ def test_nodes_display_themselves_in_notebooks():
     assert "<svg" in bundle["image/svg+xml"]
 
 
-def test_large_graphs_leave_the_symbolic_view_out_by_default_and_say_so(monkeypatch):
-    monkeypatch.setattr(importlib.import_module("diffexplore.render.compose"), "SYMBOLIC_DEFAULT_NODES", 50)
+def test_large_symbolic_views_are_left_out_by_default_and_say_so(monkeypatch):
+    monkeypatch.setattr(importlib.import_module("diffexplore.render.compose"), "SYMBOLIC_DEFAULT_WORK", 50)
     x = dx.variable("x")
     f = x
     for _ in range(30):
@@ -369,7 +369,7 @@ def test_large_graphs_leave_the_symbolic_view_out_by_default_and_say_so(monkeypa
     default = dx.render(f, at={"x": 0.3})
     assert "original_" in default.source and "adjoint_" in default.source
     assert "symbolic_" not in default.source
-    assert any("symbolic view: left out, f has 92 nodes" in note and "views='original symbolic'" in note
-               for note in default.notes)
+    assert any("symbolic view: left out, f has 92 nodes and 1 variable(s)" in note
+               and "views='original symbolic'" in note for note in default.notes)
     asked = dx.render(f, views="original symbolic")
     assert "symbolic_" in asked.source and not any("left out" in note for note in asked.notes)

@@ -44,9 +44,10 @@ DERIVATIVES = ("pruned", "raw", "gradient")
 DEFAULT_MAX_NODES = 150
 #: Gradient entries listed in a size table.
 _MAX_HEADLINE = 8
-#: Above this many nodes the default views leave the symbolic one out: its derivative graph is built
-#: before it can be measured (about 10 µs a node: some 10 s at 10^6 nodes), so it is drawn only on request.
-SYMBOLIC_DEFAULT_NODES = 100_000
+#: Above this many node-derivatives (f's nodes × the variables of the symbolic view) the default views
+#: leave the symbolic one out: its derivative graphs are built before they can be measured (about 10 µs
+#: a node: some 10 s for one variable at 10^6 nodes), so it is drawn only on request.
+SYMBOLIC_DEFAULT_WORK = 200_000
 
 
 def _choose_views(views: str | Sequence[str] | None, has_point: bool) -> list[str]:
@@ -129,12 +130,12 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
     drawn_in_full = len(order) <= max_nodes
     names = short_names(order) if drawn_in_full else None       # naming a million nodes takes seconds
     notes: list[str] = []
-    if views is None and len(order) > SYMBOLIC_DEFAULT_NODES:
+    if views is None and len(order) * len(wrt_names) > SYMBOLIC_DEFAULT_WORK:
         chosen.remove("symbolic")
-        notes.append(f"symbolic view: left out, f has {len(order):,} nodes (more than "
-                     f"{SYMBOLIC_DEFAULT_NODES:,}) and its derivative graph takes about 10 µs a node to "
-                     "build; "
-                     "ask for it with views='original symbolic' (command line: --views original,symbolic)")
+        notes.append(f"symbolic view: left out, f has {len(order):,} nodes and {len(wrt_names):,} "
+                     f"variable(s) to differentiate by (more than {SYMBOLIC_DEFAULT_WORK:,} node-derivatives,"
+                     " about 10 µs each to build); ask for it with views='original symbolic' and wrt= "
+                     "(command line: --views original,symbolic --wrt x)")
 
     reverse_result = None
     if point is not None and ("adjoint" in chosen or "tangent" in chosen):
