@@ -8,11 +8,17 @@ one run: interleaved rounds, a fresh process per measurement, medians, and a ver
     .venv/bin/python benchmarks/ab.py --base X --current Y      # B from another checkout, not this one
     .venv/bin/python benchmarks/ab.py --base X --cases scalar,mlp   # some of the cases only
 
-By default 5 rounds, 3 for the two 10^6-node cases (each of their children builds a 10^6-node graph and
-takes 20 s or more), and 2 more rounds for a light case that shows a slower row (--confirm): about 8 to
-9 minutes on 2 shared cores, more when neighbours load them. --quick: 3 rounds, 1 at 10^6 nodes, no
-confirmation, about 5 minutes. Exit status 0; 2 if a case failed on a side; 1 with --strict if a row is
-slower.
+The cases: scalar (the warm scalar MLP rows), first-touch (the first build and dx.grad of the scalar
+MLP, 9 fresh processes per child), scale (five graph families at 10^2 to 10^5 nodes), symbolic, batch,
+mlp, million-<family> (the scaling rows at 10^6 nodes: chain, logistic, product, transcendental, mlp), and
+million-operations (bench_million.py's calls at 10^6 nodes, each in a process of its own, a call stopped
+after 30 s of CPU time). By default 5 rounds, 3 for the million-<family> cases (each of their children
+builds a 10^6-node graph and takes 20 s or more), 1 for million-operations (--operations-rounds; its 13
+processes take about 4 minutes a side), and 2 more rounds for a light case that shows a slower row
+(--confirm): about 30 minutes on 2 shared cores, more when neighbours load them; leave cases out with
+--cases. --quick: 3 rounds, 1 at 10^6 nodes, no confirmation, million-operations at a tenth of its sizes.
+The report states the worst row's B/A against the target (no row more than 10% slower). Exit status 0; 2
+if a case failed on a side; 1 with --strict if a row is slower.
 
 Every round runs every case once for A and once for B (which side goes first alternates), each time in a
 fresh child process whose ``PYTHONPATH`` is that tree, so ``import diffexplore`` takes that tree's
@@ -111,23 +117,29 @@ def scale_graph(dx, family: str, n: int, inner: int, times: dict, ratios: dict, 
     times[f"{label}: grad (reverse)"] = got["grad"]
     ratios[f"{label}: grad ÷ evaluate"] = got["grad"] / got["evaluate"]
     checks[label] = total(dx.grad(f, point)) + float(dx.evaluate(f, point))
-    if million:                    # the rest of bench_scale._million: the other operations at 10^6 nodes
+    if million and family in ("chain", "logistic"):     # the rest of bench_scale._million at 10^6 nodes
         gc.collect()               # (bench_scale collects before each; nothing is garbage in between)
         if family == "chain":      # the logistic map's size is not timed there either
             times[f"{label}: size"] = cpu(lambda: dx.size(f))[0]
         times[f"{label}: grad (forward)"] = cpu(lambda: dx.grad(f, point, method="forward"))[0]
         seconds, derivative = cpu(lambda: dx.diff(f, "x"))
         times[f"{label}: diff (symbolic)"] = seconds
-        KEEP.extend([f, derivative])       # freed by the child's exit, not one node at a time
+        KEEP.append(derivative)
+    if million:
+        KEEP.append(f)             # freed by the child's exit, not one node at a time
 
 
 def case_scale(inner: int) -> dict:
-    """bench_scale.py's graphs of 10^2 to 10^5 nodes (chain, logistic map, product)."""
+    """bench_scale.py's graphs of 10^2 to 10^5 nodes (chain, logistic map, product, transcendental chain,
+    scalar MLP)."""
+    import bench_scale
+
     import diffexplore as dx
     times, ratios, checks = {}, {}, {}
-    for family in ("chain", "logistic", "product"):
+    for family in bench_scale.FAMILIES:
         for n in LIGHT_SIZES:
             scale_graph(dx, family, n, inner, times, ratios, checks)
+            bench_scale.flush_plan_cache()
     return {"times": times, "ratios": ratios, "checks": checks}
 
 
@@ -137,8 +149,54 @@ def case_million(family: str) -> Callable[[int], dict]:
         times, ratios, checks = {}, {}, {}
         scale_graph(dx, family, 10**6, inner, times, ratios, checks, million=True)
         return {"times": times, "ratios": ratios, "checks": checks}
-    run.__doc__ = f"bench_scale.py at 10^6 nodes, the {family} (both of its tables' rows)."
+    run.__doc__ = f"bench_scale.py at 10^6 nodes, the {family} (its rows in both of bench_scale's tables)."
     return run
+
+
+def case_first_touch(inner: int) -> dict:
+    """bench_scalar.py's first touch of diffexplore: ``inner`` fresh processes (they inherit this child's
+    PYTHONPATH, so they import the same tree), each timing its first build and first dx.grad."""
+    import bench_scalar
+    found = []
+    for _ in range(inner):
+        one = bench_scalar.spawn_first_touch("diffexplore")
+        expected = Path(os.environ["PYTHONPATH"]).resolve() / "diffexplore" / "__init__.py"
+        if one is None or Path(one["where"]).resolve() != expected:
+            raise SystemExit(f"the first-touch process imported {one and one['where']}, not {expected}")
+        found.append(one)
+    times = {"first build": statistics.median(r["build"] for r in found),
+             "first dx.grad": statistics.median(r["gradient"] for r in found),
+             "first build + dx.grad": statistics.median(r["build"] + r["gradient"] for r in found)}
+    return {"times": times, "checks": {"gradient sum": found[0]["check"]}}
+
+
+QUICK_VARIABLE = "DIFFEXPLORE_AB_QUICK"     # set by the parent with --quick: bench_million at a tenth
+OUTCOMES = {"done": 1.0, "refused": 2.0, "capped": 3.0, "memory": 4.0, "crashed": 5.0}
+MILLION_CAP = 30.0                 # CPU seconds of one call of the 10^6-node operations, in A/B
+
+
+def case_million_operations(inner: int) -> dict:
+    """bench_million.py's calls (size, to_dot, explore, compile, diff, gradient_graph), each in a fresh
+    process of its own that inherits this child's PYTHONPATH; a call stopped at the CPU cap has no time row
+    (its outcome is checked instead: the same on both sides). Every process builds its graph: one build row
+    per graph, the median of its processes."""
+    import bench_million
+    times, checks, builds = {}, {}, {}
+    quick = os.environ.get(QUICK_VARIABLE) == "1"
+    expected = Path(os.environ["PYTHONPATH"]).resolve() / "diffexplore" / "__init__.py"
+    for measurement in bench_million.MEASUREMENTS:
+        measurement = bench_million.scaled(measurement, quick)
+        found = bench_million.spawn(measurement, MILLION_CAP, 6.0)
+        if "file" in found and Path(found["file"]).resolve() != expected:
+            raise SystemExit(f"bench_million's child imported {found['file']}, not {expected}")
+        graph = f"{measurement.family} 10^{round(math.log10(measurement.nodes))}"
+        checks[f"{graph}: {measurement.name}: outcome"] = OUTCOMES[found["outcome"]]
+        if "build" in found:
+            builds.setdefault(f"{graph}: build", []).append(found["build"])
+        if found["outcome"] in ("done", "refused"):
+            times[f"{graph}: {measurement.name}"] = found["seconds"]
+    times.update({name: statistics.median(values) for name, values in builds.items()})
+    return {"times": times, "checks": checks}
 
 
 def case_symbolic(inner: int) -> dict:
@@ -205,6 +263,7 @@ class Case:
     run: Callable[[int], dict]
     inner: int                 # samples within one child process (a median of them is its value)
     heavy: bool = False        # 10^6-node graphs: fewer rounds (--heavy-rounds)
+    own_rounds: bool = False   # its rounds are --operations-rounds (bench_million: minutes per process)
 
 
 CASES = [
@@ -216,6 +275,13 @@ CASES = [
     Case("million-chain", "scaling 10^6, chain (bench_scale)", case_million("chain"), 3, heavy=True),
     Case("million-logistic", "scaling 10^6, logistic (bench_scale)", case_million("logistic"), 3,
          heavy=True),
+    Case("first-touch", "scalar MLP, first touch (bench_scalar)", case_first_touch, 9),
+    Case("million-product", "scaling 10^6, product (bench_scale)", case_million("product"), 3, heavy=True),
+    Case("million-transcendental", "scaling 10^6, transcendental (bench_scale)",
+         case_million("transcendental"), 3, heavy=True),
+    Case("million-mlp", "scaling 10^6, scalar MLP (bench_scale)", case_million("mlp"), 3, heavy=True),
+    Case("million-operations", "10^6 nodes: size, to_dot, explore, compile, diff (bench_million)",
+         case_million_operations, 1, heavy=True, own_rounds=True),
 ]
 BY_NAME = {case.name: case for case in CASES}
 
@@ -370,6 +436,17 @@ def table(cases: list[Case], a: Side, b: Side) -> tuple[str, int, int]:
     return text, slower, missing
 
 
+def worst_row(cases: list[Case], a: Side, b: Side) -> str:
+    """The row with the highest B/A, and whether every row is within the limit."""
+    rows = [row for row in compare(cases, a, b) if row.a and row.b]
+    if not rows:
+        return "no row was measured on both sides."
+    worst = max(rows, key=lambda row: row.ratio)
+    verdict = "met" if worst.ratio <= LIMIT else "**not met**"
+    return (f"{worst.case.part}: {worst.name}, B/A = {worst.ratio:.3f} (target: no row more than "
+            f"{(LIMIT - 1) * 100:.0f}% slower, {verdict}).")
+
+
 def differences(cases: list[Case], a: Side, b: Side) -> list[str]:
     found = []
     for case in cases:
@@ -414,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="rounds of the light cases (default 5)")
     parser.add_argument("--heavy-rounds", type=int, default=None,
                         help="rounds of the 10^6-node cases (default 3)")
+    parser.add_argument("--operations-rounds", type=int, default=1,
+                        help="rounds of million-operations (bench_million.py's calls; default 1)")
     parser.add_argument("--confirm", type=int, default=None,
                         help="more rounds for a light case that has a slower row (default 2)")
     parser.add_argument("--quick", action="store_true",
@@ -435,8 +514,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.base:
         parser.error("--base is required (a directory or a git revision)")
+    os.environ[QUICK_VARIABLE] = "1" if args.quick else "0"       # the children inherit it
     rounds = args.rounds or (3 if args.quick else 5)
     heavy_rounds = args.heavy_rounds or (1 if args.quick else 3)
+    operations_rounds = args.operations_rounds
+
+    def rounds_of(case: Case) -> int:
+        return operations_rounds if case.own_rounds else heavy_rounds if case.heavy else rounds
     confirm = args.confirm if args.confirm is not None else (0 if args.quick else 2)
     unknown = [n for n in args.cases.split(",") if n not in BY_NAME]
     if unknown:
@@ -470,9 +554,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{side.key} ({side.tree}): import diffexplore fails: {last}\n"
                                  "(measure another checkout with --current PATH)")
             print(f"{side.key}: {side.label}; diffexplore.__file__ = {probe.stdout.strip()}", flush=True)
-        for r in range(max([rounds] + [heavy_rounds for case in cases if case.heavy])):
+        for r in range(max(rounds_of(case) for case in cases)):
             for i, case in enumerate(cases):
-                if r < (heavy_rounds if case.heavy else rounds):
+                if r < rounds_of(case):
                     one_round(r, i, case)
         flagged = [case for case in cases if not case.heavy and any(
             row.a and row.b and row.ratio > LIMIT for row in compare([case], a, b))]
@@ -486,7 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     text, slower, missing = table(cases, a, b)
     mismatches = differences(cases, a, b)
     command = shlex.join(["benchmarks/ab.py", *(sys.argv[1:] if argv is None else argv)])
-    heavy = (f" ({heavy_rounds} for the 10^6-node graphs, each such process taking 20 s or more)"
+    operations = (f"; {operations_rounds} for bench_million's calls" if any(c.own_rounds for c in cases)
+                  else "")
+    heavy = (f" ({heavy_rounds} for the 10^6-node graphs, each such process taking 20 s or more{operations})"
              if any(case.heavy for case in cases) else "")
     more = (f"; the light cases with a slower row after that got {confirm} more rounds: "
             f"{', '.join(confirmed)}" if confirmed else "")
@@ -509,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         "\"B/A per round\" is the range of B÷A of the processes that ran next to each other.",
         f"- Verdict: B/A (of the medians) ≤ {LIMIT:.2f} is ok, above it slower. {slower} slower, "
         f"{missing} missing or failed, of {len(compare(cases, a, b))} rows.",
+        f"- Worst row: {worst_row(cases, a, b)}",
         "- Results of A and B: " + ("the same in every case checked." if not mismatches
                                     else "they differ: " + "; ".join(mismatches)),
         "",
