@@ -28,12 +28,12 @@ from diffexplore.render.labels import short_names
 
 #: The largest page a 10⁵-node graph may make.
 MAX_PAGE_BYTES = 20 * 1024 * 1024
-#: The largest resident memory (ru_maxrss) of a process that builds and explores the two 10⁵-node
+#: The largest resident memory (VmHWM) of a process that builds and explores the two 10⁵-node
 #: graphs one after the other (measured: about 480 MB).
 MAX_RESIDENT_MB = 800
 
 CHILD = r"""
-import json, resource, sys
+import json, sys
 from collections import Counter
 import diffexplore as dx
 from diffexplore.render.labels import format_value
@@ -61,7 +61,8 @@ for name, build in (("chain", chain), ("logistic", logistic)):
                     "terms": len(result.contributions), "value": format_value(result.value),
                     "gradient": format_value(result.gradient["x"]), "notes": page.notes}
     del f, order, page, result
-report["resident_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+with open("/proc/self/status") as status:      # its own peak (ru_maxrss would count the parent's at fork)
+    report["resident_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 print(json.dumps(report))
 """
 
