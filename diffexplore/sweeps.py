@@ -435,6 +435,16 @@ def local_partial(values: list, op: tuple, how: int, what: Any, source: int, par
     return partial(*[values[j] for j in first], values[i])
 
 
+def algebra_partial(values: list, op: tuple, how: int, what: Any, source: int, partial: Any,
+                    algebra: Any) -> Any:
+    """:func:`local_partial` in an algebra: a constant as the algebra's number, a computed partial folded
+    (over nodes, the pruning identities apply to it)."""
+    if how == CONSTANT:
+        return algebra.number(what)
+    local = local_partial(values, op, how, what, source, partial)
+    return algebra.fold(local) if algebra.folds else local
+
+
 # ---- the forward (tangent) sweep -----------------------------------------------------------------------
 
 
@@ -444,7 +454,7 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
     plan in order: an elementwise operation sums local partial × argument tangent, a whole-array
     operation calls its rule's jvp. ``terms`` defaults to the plan's lean terms (``p.dense_terms()``
     gives the raw chain rule)."""
-    mul, add, fold, folds, number = algebra.mul, algebra.add, algebra.fold, algebra.folds, algebra.number
+    mul, add = algebra.mul, algebra.add
     dense = terms is not None
     i = -1
     try:
@@ -457,14 +467,8 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
                         t = tangents[op[position]]
                         if t is None:
                             continue
-                        if how == READ:
-                            local = values[op[source]]
-                        elif how == CONSTANT:
-                            local = number(what)
-                        else:
-                            local = local_partial(values, op, how, what, source, partial)
-                            if folds:
-                                local = fold(local)
+                        local = (values[op[source]] if how == READ
+                                 else algebra_partial(values, op, how, what, source, partial, algebra))
                         contribution = mul(local, t)
                         total = contribution if total is None else add(total, contribution)
                     tangents[i] = total
@@ -547,8 +551,7 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
             except _SweepError as again:
                 raise domain_error(p, again.slot, again.cause, "differentiating") from None
         return adjoints
-    mul, add, fold, reduce, folds = algebra.mul, algebra.add, algebra.fold, algebra.reduce, algebra.folds
-    number = algebra.number
+    mul, add, reduce = algebra.mul, algebra.add, algebra.reduce
     i = -1
     try:
         with algebra.errstate(p, values):
@@ -567,14 +570,8 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
                         adjoints[j] = c if previous is None else add(previous, c)
                     continue
                 for position, how, what, source, reduce_to, partial in op_terms:
-                    if how == READ:
-                        local = values[op[source]]
-                    elif how == CONSTANT:
-                        local = number(what)
-                    else:
-                        local = local_partial(values, op, how, what, source, partial)
-                        if folds:
-                            local = fold(local)
+                    local = (values[op[source]] if how == READ
+                             else algebra_partial(values, op, how, what, source, partial, algebra))
                     contribution = mul(g, local)
                     if reduce_to is not None:
                         contribution = reduce(contribution, reduce_to)
