@@ -2,6 +2,7 @@
 gradient, at one point and at many points at once), what hand-derived formulas and worked examples of
 the AD literature give, and reads as a forward sweep followed by a reverse sweep, one line per node."""
 
+import importlib
 import math
 import re
 
@@ -187,3 +188,103 @@ def test_complex_step_through_the_compiled_value(f, at):
     shifted = dict(at, x=complex(at["x"], h))
     slope = complex(dx.compile(f)(shifted)).imag / h
     assert slope == pytest.approx(dx.grad(f, at, wrt=None).get("x", 0.0), rel=1e-9, abs=1e-12)
+
+
+# ---- long programs: parts of CHUNK_LINES lines, values passed between them through a list -------------
+
+compile_chunks = importlib.import_module("diffexplore.compile_chunks")
+
+
+def same(a, b) -> bool:
+    """Equal to the last bit (NaN equal to NaN), numbers and arrays alike."""
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+def compiled_equals_interpreter(f, at, free=True) -> None:
+    """Value, gradient and both at once, compiled, are the interpreter's numbers to the last bit."""
+    c = dx.compile(f, free=free)
+    want = dx.reverse(f, at, record=False)
+    value, gradient = c.value_and_gradient(at)
+    assert same(value, want.value) and same(c(at), want.value)
+    only_gradient = c.gradient(at)
+    for name, expected in want.gradient.items():
+        assert same(gradient[name], expected) and same(only_gradient[name], expected), name
+
+
+@given(expressions(), points, st.sampled_from([None, 1, 2, 7]), st.booleans())
+def test_compiled_numbers_are_the_interpreters_to_the_last_bit_across_parts(f, at, chunk, free):
+    """The same operations in the same order give the same floats: with one function (None) and split
+    into parts of 1, 2 or 7 lines, whose values cross from part to part through the list s."""
+    with pytest.MonkeyPatch.context() as patch:
+        if chunk is not None:
+            patch.setattr(compile_chunks, "CHUNK_LINES", chunk)
+        compiled_equals_interpreter(f, at, free)
+
+
+def random_graph(size: int, seed: int) -> dx.Node:
+    """A random DAG over x, y, z whose operations read values made far before them (so values cross
+    many parts): each new node applies a random primitive to two random earlier nodes."""
+    rng = np.random.default_rng(seed)
+    made = list(dx.variables("x y z"))
+    binary = [lambda a, b: a * b, lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a / (1 + b * b)]
+    unary = [dx.sin, dx.tanh, lambda a: dx.exp(dx.tanh(a)), lambda a: dx.log(1 + a * a)]
+    while len(made) < size:
+        a, b = (made[int(k)] for k in rng.integers(0, len(made), 2))
+        made.append(binary[rng.integers(len(binary))](a, b) if rng.random() < 0.6
+                    else unary[rng.integers(len(unary))](a))
+    return sum(made[-5:], made[-6])
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 50])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_graphs_split_into_parts_give_the_interpreters_numbers(monkeypatch, chunk, seed):
+    monkeypatch.setattr(compile_chunks, "CHUNK_LINES", chunk)
+    f = random_graph(150, seed)
+    compiled_equals_interpreter(f, {"x": 0.3, "y": -0.7, "z": 1.1})
+    compiled_equals_interpreter(f, {"x": np.linspace(-1, 1, 4), "y": -0.7, "z": np.full(4, 1.1)})
+    compiled_equals_interpreter(f, {"x": 0.3, "y": -0.7, "z": 1.1}, free=False)
+
+
+def test_a_long_program_is_a_main_function_calling_parts_and_alike_parts_compile_once(monkeypatch):
+    """A loop unrolled 60 times, in parts of 7 lines: the main function loads the variables, calls each
+    part on the values it reads and stores what later parts read; parts with the same source (the same
+    steps of the loop) are one function."""
+    monkeypatch.setattr(compile_chunks, "CHUNK_LINES", 7)
+    x = dx.variable("x")
+    f = x
+    for _ in range(60):
+        f = dx.sin(f) * f + 0.5
+    c = dx.compile(f)
+    source = c.source
+    assert source.startswith("def value_and_gradient(at):\n    s = [None] * ")
+    assert "    s[0:1] = inputs(at)\n" in source and source.count("    return results(s)\n") == 1
+    calls = re.findall(r"^    s\[stores\[\d+\]\] = (part_\d+)\(loads\[\d+\]\(s\)\)$", source, flags=re.M)
+    defined = re.findall(r"^def (part_\d+)\(loaded\):$", source, flags=re.M)
+    assert len(calls) > 40 and sorted(set(calls)) == sorted(defined) and len(defined) < len(calls) / 3
+    assert "del " not in source            # values take turns in r1, r2, ...: reusing a name frees one
+    value, gradient = c.value_and_gradient({"x": 0.3})
+    assert value == dx.evaluate(f, {"x": 0.3}) and gradient == dx.grad(f, {"x": 0.3})
+
+
+def test_many_variables_split_into_parts_keep_every_gradient_entry():
+    """A scalar tanh network of 1,000 layers (3,000 variables, 5,000 nodes) is split into parts at the
+    default size; every one of its 3,000 gradient entries is the interpreter's."""
+    f = dx.reports.families.mlp(1000)
+    at = dx.reports.families.mlp_point(1000)
+    c = dx.compile(f)
+    assert "def part_1(loaded):" in c.source
+    value, gradient = c.value_and_gradient(at)
+    assert value == dx.evaluate(f, at) and gradient == dx.grad(f, at)
+    assert list(gradient) == list(dx.grad(f, at))
+
+
+def test_a_failure_inside_a_part_names_its_line_and_node(monkeypatch):
+    monkeypatch.setattr(compile_chunks, "CHUNK_LINES", 3)
+    c = dx.compile("sin(x)*x*x*x*x*x + log(x)")
+    with pytest.raises(dx.DomainError, match=r"at line \d+ of part_\d+ `v\d+ = log\(v1\)`.*log\(x\)"):
+        c.gradient({"x": -1.0})
+    with pytest.raises(dx.MissingValueError, match="'x'"):
+        c({"y": 1.0})
+    overflowing = dx.compile(dx.exp(dx.variable("x")) * dx.exp(dx.variable("x")) + 1.0)
+    with pytest.raises(dx.DomainError, match="mul"):
+        overflowing({"x": 600.0})
