@@ -1,6 +1,7 @@
 """dx.compile at scale: a million-node graph compiles in a few gigabytes and its compiled value and
 gradient are the interpreter's to the last bit. It runs in a child process whose address space is
-limited to 4 GB, which also reports its peak memory. Marked slow; it still runs in ``make test``."""
+limited to 4 GB, which also reports its own peak resident memory (VmHWM: ru_maxrss would count the
+parent's memory at the fork). Marked slow; it still runs in ``make test``."""
 
 import json
 import subprocess
