@@ -19,6 +19,7 @@ from typing import Any
 from ..evaluate import ForwardResult, ReverseResult
 from ..graph import Node
 from ..render.labels import format_value
+from ..reports.trace_table import by_level
 from .lines import (
     Collapsed,
     ForwardLine,
@@ -66,15 +67,6 @@ def inline_constants(names: Mapping[Node, str], digits: int) -> dict[Node, str]:
             for n, key in names.items()}
 
 
-def _levels(order: Sequence[Node]) -> list[Node]:
-    """``order`` level by level (longest path from the leaves), ties in evaluation order."""
-    depth: dict[Node, int] = {}
-    for n in order:
-        depth[n] = 1 + max(depth[a] for a in n.args) if n.args else 0
-    position = {n: i for i, n in enumerate(order)}
-    return sorted(order, key=lambda n: (depth[n], position[n]))
-
-
 def _operation_counts(run: Sequence[Node]) -> tuple[tuple[str, int], ...]:
     """The operations of a folded forward run by name, most frequent first, the rest as ``other``."""
     counts = Counter(n.rule.name for n in run).most_common()
@@ -89,7 +81,7 @@ def _forward_window(f: Node, order: list[Node], inputs: list[str], names: dict[N
     """The forward sweep's window: inputs, operations (``levels`` or ``evaluation`` order), the closing
     line, with the middle run collapsed."""
     by_name = {n.name: n for n in order if n.is_variable}
-    operations = [n for n in (_levels(order) if sequence == "levels" else order) if n.args]
+    operations = [n for n in (by_level(order) if sequence == "levels" else order) if n.args]
     sweep = [by_name[name] for name in inputs] + operations + [f]
     active = active_nodes(order)
     total = len(sweep)

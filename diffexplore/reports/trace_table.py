@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,8 +271,9 @@ def _cell(text: str) -> str:
 # ---- building the rows ---------------------------------------------------------------------------------
 
 
-def _levels(order: list[Node]) -> list[Node]:
-    """Operations level by level (longest path from the leaves), ties in evaluation order."""
+def by_level(order: Sequence[Node]) -> list[Node]:
+    """``order`` level by level (longest path from the leaves), ties in evaluation order: the
+    "levels" order of trace tables and of the explorer's windowed page."""
     depth: dict[Node, int] = {}
     for n in order:
         depth[n] = 1 + max(depth[a] for a in n.args) if n.args else 0
@@ -352,7 +353,7 @@ def trace_table(f: Node | str | Callable, at: Mapping[str, Any],
 
     # Griewank–Walther numbers: inputs 1-n … 0, then operations 1, 2, … ; constants are not numbered.
     number: dict[Node, int] = {by_name[name]: k - len(names) + 1 for k, name in enumerate(names)}
-    operations = [n for n in (_levels(graph) if order == "levels" else graph) if n.args]
+    operations = [n for n in (by_level(graph) if order == "levels" else graph) if n.args]
     for k, n in enumerate(operations, start=1):
         number[n] = k
 
