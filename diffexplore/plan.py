@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
 
-__all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "op_arguments",
+__all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "PASS", "op_arguments",
            "trivial_partial", "TRIVIAL_PARTIALS", "PASSING", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, use a constant, or apply a
@@ -36,6 +36,11 @@ CALL, READ, CONSTANT, APPLY = 0, 1, 2, 3
 
 #: An operation's ``second`` when it has more than two arguments (``first`` is then their slots).
 MANY = -1
+
+#: In :meth:`Plan.flat_terms` only: a CONSTANT partial of exactly 1 (add's, sub's first), whose
+#: contribution is the adjoint itself (``g * 1.0`` is ``g`` for every float, signed zeros, infinities
+#: and NaN included), so the backward sweep passes it on without a multiplication.
+PASS = 4
 
 
 class Op(NamedTuple):
@@ -104,10 +109,9 @@ class Plan:
         """One depth-first walk (arguments left to right): each node is numbered when its arguments are,
         and its operation and chain-rule terms are written down at once."""
         flat = _flat_roots(roots)
-        order: list = []
-        index: dict = {}
+        index: dict = {}               # node -> slot, in slot order (the order is its keys)
         slot_of = index.__getitem__
-        emit = order.append
+        var_rule, const_rule = PRIMITIVES["var"], PRIMITIVES["const"]
         active: list = []
         mark = active.append
         constants: list = []
@@ -132,14 +136,14 @@ class Plan:
                     push(arg)
                     push_pending(iter(arg.args))
                     break
-                i = len(order)
+                i = len(index)
                 index[arg] = i
-                emit(arg)
-                if arg.rule.name == "var":
+                rule = arg.rule
+                if rule is var_rule:
                     variables.append((i, arg.attr[0], arg.shape))
                     mark(wrt is None or arg.attr[0] in wrt)
                 else:
-                    if arg.rule.name == "const":
+                    if rule is const_rule:
                         constants.append((i, arg.value))
                     mark(False)
             else:
@@ -147,9 +151,8 @@ class Plan:
                 node = pop()
                 if node is None:
                     break
-                i = len(order)
+                i = len(index)
                 index[node] = i
-                emit(node)
                 args = node.args
                 rule = node.rule
                 known = facts.get(rule)
@@ -221,6 +224,7 @@ class Plan:
                     add_terms(None if any_active else ())
                     continue
                 add_terms(found)
+        order = list(index)
         if len(set(map(itemgetter(1), variables))) < len(variables):   # a name with two shapes
             check_variables([order[i] for i, _, _ in variables])
         self.order = order
@@ -262,7 +266,8 @@ class Plan:
 
     def flat_terms(self) -> list | None:
         """Every term in the order the backward sweep takes them, each spelled out with its slots as
-        ``(slot, argument slot, how, what, source slot, first, second, reduce_to)`` (made on first use;
+        ``(slot, argument slot, how, what, source slot, first, second, reduce_to)``, a constant partial
+        of 1 given as :data:`PASS` (made on first use;
         None when an operation has no terms of its own: a vjp, or more than two arguments). A plan swept
         backward more than once sweeps this flat list: one loop, no operation tuples to unpack."""
         if self._flat is _NOT_YET:
@@ -274,6 +279,8 @@ class Plan:
                     break
                 _impl, first, second, i = op
                 for position, how, what, source, reduce_to, partial in terms:
+                    if how == CONSTANT and type(what) is float and what == 1.0:
+                        how = PASS
                     add((i, op[position], how, partial if how == CALL else what, op[source], first, second,
                          reduce_to))
             self._flat = flat
