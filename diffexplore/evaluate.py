@@ -167,8 +167,17 @@ class ReverseResult:
 
 
 def root_seed(value: Any, seed: Any = None) -> Any:
-    """The output's adjoint: ``seed`` if given, else 1 (ones for an array-valued batch of points)."""
+    """The output's adjoint: ``seed`` if given (integers made floats, as the first multiplication by a
+    partial would), else 1 (ones for an array-valued batch of points).
+
+    >>> root_seed(2.0, 3), root_seed(2.0, np.array([1, 2])).dtype
+    (3.0, dtype('float64'))
+    """
     if seed is not None:
+        if isinstance(seed, (bool, int, np.integer, np.bool_)):
+            return float(seed)
+        if isinstance(seed, np.ndarray) and seed.dtype.kind in "biu":
+            return seed.astype(float)
         return seed
     if isinstance(value, np.ndarray) and value.ndim:
         return np.ones_like(value)

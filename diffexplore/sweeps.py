@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import DOMAIN_ERRORS, DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
-from .plan import APPLY, CONSTANT, MANY, READ, Plan, guards, op_arguments
+from .plan import APPLY, CONSTANT, MANY, PASS, READ, Plan, guards, op_arguments
 from .prune import Folder
 from .rules import sum_to
 
@@ -683,6 +683,8 @@ def backward_flat(terms: list, values: list, adjoints: list) -> None:
                 continue
             if how == READ:
                 contribution = g * values[source]
+            elif how == PASS:
+                contribution = g
             elif how == CONSTANT:
                 contribution = g * what
             elif how == APPLY:
