@@ -267,10 +267,12 @@ def schedule(p: Plan, checkpoints: Any) -> Schedule:
     else:
         raise DiffexploreError(f"checkpoints must be None, a positive int, 'sqrt' or ('binomial', s); got "
                                f"{checkpoints!r}")
-    if n <= 1 or k >= n:
+    if n <= 1 or k >= n or k == 1:
         store = _store_all(p)
+        why = ("only the one at the inputs: a single segment, whose tape is everything" if k == 1 else
+               f"not fewer than the {n} operations")
         return Schedule(kind="store-all", snapshots=0, cuts=store.cuts, actions=store.actions, live={},
-                        description=f"{label}: not fewer than the {n} operations, so everything is stored")
+                        description=f"{label}: {why}, so everything is stored")
     cuts = [0] + _even_cuts(p, k) + [n]
     actions = _in_operations(revolve(len(cuts) - 1, len(cuts) - 1), cuts)
     where = ", ".join(str(c) for c in cuts[1:-1])

@@ -540,10 +540,9 @@ class LeanSweep:
                     i = op[3]
                     g = adjoints[i]
                     if g is not None:
-                        arguments = op_arguments(op)
-                        before = [adjoints[j] for j in arguments]
+                        before = {j: adjoints[j] for j in op_arguments(op)}
                         backward_numbers(PlanRange(p, k, k + 1), self.values, adjoints)
-                        for j, old in zip(arguments, before, strict=True):
+                        for j, old in before.items():
                             new = adjoints[j]
                             if new is not old:
                                 if old is not None:
