@@ -306,13 +306,14 @@ def _made(p: Plan, kind: str, snapshots: int, cuts: list[int], actions: list[tup
 
 
 def reverse_checkpointed(p: Plan, point: Mapping[str, Any], seed_of: Callable[[Any], Any],
-                         checkpoints: Any = None) -> tuple[list, list, MemoryReport]:
+                         checkpoints: Any = None, check: bool = True) -> tuple[list, list, MemoryReport]:
     """Reverse mode on a plan following a schedule (``checkpoints`` as for :func:`schedule`, or a
     :class:`Schedule`), measured: ``(values, adjoints, report)``, the lists holding what is left at the
     end (the inputs and the output's value; the variables' adjoints). ``seed_of(value)`` gives the
     output's adjoint from its value. A value the lean sweep does not handle itself (a NaN or an
     infinity, a domain error) raises :class:`~diffexplore.memory.LeanFallback`: the plain sweeps then
-    give NaN or the error naming the node."""
+    give NaN or the error naming the node; so does a value or gradient that is not finite, unless
+    ``check`` is False (measuring memory only)."""
     root = p.roots[0]
     plan_schedule = checkpoints if isinstance(checkpoints, Schedule) else schedule(p, checkpoints)
     sweep = LeanSweep(p, point, tape_is_stored=plan_schedule.kind == "store-all")
@@ -334,7 +335,7 @@ def reverse_checkpointed(p: Plan, point: Mapping[str, Any], seed_of: Callable[[A
             sweep.restore(action[1])
         else:
             sweep.free(action[1])
-    if not is_finite(sweep.values[root]) or not all_finite(p.variable_values(sweep.adjoints)):
+    if check and (not is_finite(sweep.values[root]) or not all_finite(p.variable_values(sweep.adjoints))):
         raise LeanFallback()
     return sweep.values, sweep.adjoints, sweep.report("reverse", plan_schedule)
 
