@@ -135,7 +135,7 @@ def test_checkpoints_cut_the_stored_activations_of_a_deep_mlp():
 def test_a_graph_that_is_not_a_chain_is_cut_at_narrow_points():
     x, y = dx.variables("x y")
     f = x
-    for k in range(12):                     # a ladder: each rung uses the last two values
+    for _ in range(12):                     # a ladder: each rung uses the last two values
         g = dx.sin(f) * y + f
         f = dx.tanh(g) + g
     p = plan(f)
@@ -162,7 +162,8 @@ def test_a_convolutional_network_gives_the_same_gradient_checkpointed():
 
 def test_a_schedule_is_plain_data():
     plan_schedule = schedule(plan(chain(20)), ("binomial", 3))
-    assert all(isinstance(a[0], str) and all(isinstance(v, int) for v in a[1:]) for a in plan_schedule.actions)
+    actions = plan_schedule.actions
+    assert all(isinstance(a[0], str) and all(isinstance(v, int) for v in a[1:]) for a in actions)
     assert all(isinstance(c, int) for c in plan_schedule.cuts)
     assert all(isinstance(s, int) for slots in plan_schedule.live.values() for s in slots)
     assert "binomial" in plan_schedule.description

@@ -319,6 +319,9 @@ COST_METHODS = [
 ]
 
 
+#: The widest W whose memory is measured (forward mode's lean sweep checks its W inputs at each of its
+#: ~W operations); wider rows leave the memory columns empty.
+MAX_MEMORY_WIDTH = 3_000
 #: (column name, dx.memory options): the memory columns of :func:`cost_table`.
 MEMORY_METHODS = [
     ("forward mode", {"method": "forward"}),
@@ -365,8 +368,9 @@ class CostTable:
                 "reverse mode 2 (one primal sweep, one adjoint sweep). "
                 "Operations = passes × operation nodes of f (every pass visits each operation node once), "
                 "so differences and forward mode grow as W², reverse mode as W. Memory: the values one "
-                "sweep holds at its peak (dx.memory, lean sweeps): forward mode keeps only what is still "
-                "live, reverse mode every value a local partial reads, with √n checkpoints far fewer.")
+                "sweep holds at its peak (dx.memory, lean sweeps): a forward sweep only what is still live "
+                "(one entry of the gradient per sweep), reverse mode every value a local partial reads and "
+                "the W entries of the gradient at once; √n checkpoints cut the first part, not the second.")
         return textwrap.fill(text, width=104)
 
     def _count_rows(self) -> list[list[str]]:
@@ -375,7 +379,8 @@ class CostTable:
             cells = [str(r.width), str(r.graph_ops)]
             for m in self.methods:
                 cells += [str(r.passes[m]), str(r.operations[m])]
-            cells += [str(r.memory[m]) for m, _ in MEMORY_METHODS if m in r.memory]
+            if any(row.memory for row in self.rows):
+                cells += [str(r.memory.get(m, "")) for m, _ in MEMORY_METHODS]
             rows.append(cells)
         return rows
 
@@ -387,7 +392,7 @@ class CostTable:
             headers += [f"{short[m]} passes", f"{short[m]} ops"]
         memory = {"forward mode": "fwd mode mem", "reverse mode": "reverse mem",
                   "reverse, √n checkpoints": "reverse √n mem"}
-        if self.rows and self.rows[0].memory:
+        if any(row.memory for row in self.rows):
             headers += [memory[m] for m, _ in MEMORY_METHODS]
         return headers
 
@@ -526,7 +531,7 @@ def cost_table(widths: Sequence[int] = (1, 3, 10, 30, 100, 300, 1000), function:
         operations = {m: p * ops for m, p in passes.items()}
         row = CostRow(width=w, graph_ops=ops, passes=passes, operations=operations)
         point = {x.name: 1.0 + 0.5 * k / w for k, x in enumerate(inputs)}
-        if memory:
+        if memory and w <= MAX_MEMORY_WIDTH:
             for m, options in MEMORY_METHODS:
                 seed = {x.name: 1.0 for x in inputs} if options["method"] == "forward" else None
                 row.memory[m] = measure_memory(f, point, seed=seed, **options).peak_values
