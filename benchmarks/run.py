@@ -13,8 +13,8 @@ bench_million.py (size, to_dot, explore, compile, diff and gradient_graph of 10^
 peak memory), bench_symbolic.py (dx.diff against a reverse gradient, and SymPy), bench_batch.py (the
 gradient at 10^6 points against sympy.lambdify), bench_imports.py (dx.from_jax and dx.from_torch against
 make_jaxpr and symbolic_trace), bench_memory.py (a deep array MLP with and without √depth checkpoints,
-beside torch's checkpoint_sequential); and bench_mlp.py (an array MLP against hand-written NumPy backprop, HIPS
-autograd and PyTorch) when it is present.
+beside torch's checkpoint_sequential); and bench_mlp.py (an array MLP against hand-written NumPy backprop,
+HIPS autograd and PyTorch) when it is present.
 """
 
 from __future__ import annotations
