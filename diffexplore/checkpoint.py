@@ -345,8 +345,9 @@ def reverse_checkpointed(p: Plan, point: Mapping[str, Any], seed_of: Callable[[A
 
 def memory_marks(p: Plan, checkpoints: Any = None) -> dict[int, str]:
     """slot -> ``"stored"`` (on the tape: a local partial reads it; without checkpoints),
-    ``"checkpoint"`` (kept by a snapshot) or ``"recomputed"`` (evaluated again) for the slots reverse
-    mode treats specially under ``checkpoints``; computed from the schedule, without numbers."""
+    ``"checkpoint"`` (kept by a snapshot) or ``"↻ run again k×"`` (evaluated k more times) for the
+    slots reverse mode treats specially under ``checkpoints``; computed from the schedule, without
+    numbers."""
     plan_schedule = checkpoints if isinstance(checkpoints, Schedule) else schedule(p, checkpoints)
     info = analysis(p)
     marks: dict[int, str] = {}
@@ -357,7 +358,7 @@ def memory_marks(p: Plan, checkpoints: Any = None) -> dict[int, str]:
         return marks
     for k, count in enumerate(plan_schedule.evaluations(len(p.ops))):
         if count > 1:
-            marks[p.ops[k][3]] = "recomputed"
+            marks[p.ops[k][3]] = f"↻ run again {count - 1}×"
     for slots in plan_schedule.live.values():
         for j in slots:
             marks[j] = "checkpoint"
