@@ -66,8 +66,8 @@ class ForwardResult:
     def memory(self) -> MemoryReport:
         """What a lean forward-mode sweep holds (measured on first use: a sweep that frees each value
         and tangent after its last use; ``primals`` and ``tangents`` here are full records)."""
-        if callable(self._memory):
-            self._memory = self._memory()
+        if type(self._memory) is tuple:           # (plan, point, seeds): not measured yet
+            self._memory = measure_forward(*self._memory)
         return self._memory
 
 
@@ -120,7 +120,7 @@ def forward(f: Node, at: Mapping[str, Any], seed: Mapping[str, Any] | str | None
         tangents={n: (t if t is not None else zero(v))
                   for n, v, t in zip(p.order, values, tangents, strict=True)},
         seed={p.order[i].attr[0]: t for i, t in slots.items()}, order=p.order,
-        _memory=lambda: measure_forward(p, point, slots))
+        _memory=(p, point, slots))
 
 
 def tangent_sweep(p: Plan, values: list, seeds: Mapping[int, Any]) -> list:
@@ -167,8 +167,8 @@ class ReverseResult:
         """What reverse mode held, measured on a lean sweep (each value freed after its last use, the
         tape kept until the backward sweep has read it; with checkpoints, the checkpointed sweep that
         computed ``gradient``). Measured on first use when no checkpoints were asked for."""
-        if callable(self._memory):
-            self._memory = self._memory()
+        if type(self._memory) is tuple:           # (plan, point, seed): not measured yet
+            self._memory = measure_reverse(*self._memory)
         return self._memory
 
     @property
@@ -239,7 +239,7 @@ def reverse_planned(p: Plan, point: dict, seed: Any = None, record: bool = False
     adjoints, recorded = adjoint_sweep(p, values, root, root_seed(values[root], seed), record)
     return ReverseResult(value=values[root], gradient=gradient_by_name(p, values, adjoints),
                          order=p.order, _values=values, _adjoints=adjoints, _partials=recorded,
-                         _memory=lambda: measure_reverse(p, point, seed))
+                         _memory=(p, point, seed))
 
 
 def _checkpointed(p: Plan, point: dict, seed: Any, record: bool, checkpoints: Any) -> ReverseResult:

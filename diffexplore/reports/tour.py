@@ -233,7 +233,7 @@ def _memory(out: Path, notes: list[str]) -> str:
             "forward sweep until the backward sweep comes back to it (the tape), where evaluation and "
             "forward mode keep only what is still to be used. Marked in the seed example (■), the values "
             "the local partials read:\n\n" + picture + "\n\n"
-            f"Measured on lean sweeps (each value freed after its last use, `dx.memory`), on a chain of n "
+            "Measured on lean sweeps (each value freed after its last use, `dx.memory`), on a chain of n "
             "sines:\n\n" + table + "\n\n"
             f"At n = {n}, evaluation never holds more than {evaluation.peak_values} values, reverse mode "
             f"stores {plain.stored_values} and holds {plain.peak_values} at its peak. Checkpointing trades "
