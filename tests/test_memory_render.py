@@ -53,3 +53,13 @@ def test_the_explorer_marks_the_stored_values_in_its_adjoint_view():
     page = dx.explore(CHAIN, {"x": 1.0}, checkpoints=2)
     assert "checkpoint (snapshot)" in page.html and "run again" in page.html
     assert "stored for the backward sweep" in dx.explore(SEED, {"x": 1.0, "y": 2.0}, memory=True).html
+
+
+def test_the_command_line_marks_memory_in_render_and_refuses_bad_checkpoints(capsys):
+    from diffexplore.cli import main
+    assert main(["render", CHAIN, "--at", "x=1", "--views", "adjoint", "--checkpoints", "2"]) == 0
+    assert "checkpoint (snapshot)" in capsys.readouterr().out
+    assert main(["render", SEED, "--at", "x=1,y=2", "--views", "adjoint", "--memory"]) == 0
+    assert "stored for the backward sweep" in capsys.readouterr().out
+    assert main(["render", CHAIN, "--at", "x=1", "--checkpoints", "binomial:0"]) == 2
+    assert "at least one snapshot" in capsys.readouterr().err

@@ -10,6 +10,33 @@ from . import _type, output_file, plot_file, point, whole_number
 from .swell import _sizes
 
 
+def _checkpoints(text: str):
+    """``--checkpoints``: K (a whole number of snapshots), ``sqrt``, or ``binomial:s``."""
+    text = text.strip()
+    if text == "sqrt":
+        return "sqrt"
+    kind, _, count = text.partition(":")
+    try:
+        number = int((count if kind == "binomial" else kind).replace("_", ""))
+    except ValueError:
+        raise ValueError(f"must be a number of snapshots K, sqrt or binomial:S, got {text!r}") from None
+    if number < 1:
+        raise ValueError(f"needs at least one snapshot (the one at the inputs), got {text!r}")
+    return ("binomial", number) if kind == "binomial" else number
+
+
+#: ``type=`` for --checkpoints (render, explore): K, sqrt or binomial:S.
+checkpoints = _type("checkpoints", _checkpoints)
+
+
+def add_memory_options(p: argparse.ArgumentParser) -> None:
+    """--memory and --checkpoints: the adjoint view's memory marks (render, explore)."""
+    p.add_argument("--memory", action="store_true",
+                   help="mark in the adjoint view the values reverse mode stores for its backward sweep")
+    p.add_argument("--checkpoints", type=checkpoints, metavar="K|sqrt|binomial:S",
+                   help="mark instead the checkpoints of that schedule and the nodes it computes again")
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     from ..reports.families import FAMILIES
     from ..reports.memory import FORMATS
