@@ -115,11 +115,9 @@ def _buffer(value: Any) -> tuple[Any, int]:
     return value, 8
 
 
-class Ledger:
-    """The values a sweep holds, by key (``("v", slot)`` a primal value, ``("t", slot)`` a tangent,
-    ``("a", slot)`` an adjoint), each counted once however many holders share it, and their bytes once
-    per buffer; the peaks are kept as they happen. ``stored`` counts the values kept for the backward
-    sweep (the tape, or the snapshots) the same way."""
+class _Tally:
+    """Values held by key, each counted once however many holders share it, and their bytes once per
+    buffer, with the peaks as they happen."""
 
     def __init__(self):
         self.values = 0
@@ -128,17 +126,10 @@ class Ledger:
         self.peak_bytes = 0
         self._keys: dict = {}          # key -> holders
         self._buffers: dict = {}       # id(buffer) -> [holders, nbytes, buffer]
-        self.stored_values = 0
-        self.stored_bytes = 0
-        self.peak_stored_values = 0
-        self.peak_stored_bytes = 0
-        self._stored_keys: dict = {}
-        self._stored_buffers: dict = {}
 
     def hold(self, key: tuple, value: Any) -> None:
-        keys = self._keys
-        held = keys.get(key)
-        keys[key] = 1 if held is None else held + 1
+        held = self._keys.get(key)
+        self._keys[key] = 1 if held is None else held + 1
         if held is None:
             self.values += 1
         buffer, size = _buffer(value)
@@ -154,12 +145,11 @@ class Ledger:
             self.peak_bytes = self.bytes
 
     def drop(self, key: tuple, value: Any) -> None:
-        keys = self._keys
-        held = keys[key] - 1
+        held = self._keys[key] - 1
         if held:
-            keys[key] = held
+            self._keys[key] = held
         else:
-            del keys[key]
+            del self._keys[key]
             self.values -= 1
         buffer, _size = _buffer(value)
         entry = self._buffers[id(buffer)]
@@ -168,37 +158,23 @@ class Ledger:
             del self._buffers[id(buffer)]
             self.bytes -= entry[1]
 
+
+class Ledger(_Tally):
+    """The values a sweep holds, by key (``("v", slot)`` a primal value, ``("t", slot)`` a tangent,
+    ``("a", slot)`` an adjoint), each counted once however many holders share it, and their bytes once
+    per buffer; the peaks are kept as they happen. ``stored`` counts the values kept for the backward
+    sweep (the tape, or the snapshots) the same way."""
+
+    def __init__(self):
+        super().__init__()
+        self.stored = _Tally()
+
     def store(self, key: tuple, value: Any) -> None:
         """Count a value as kept for the backward sweep (a snapshot or the tape)."""
-        keys = self._stored_keys
-        held = keys.get(key)
-        keys[key] = 1 if held is None else held + 1
-        if held is None:
-            self.stored_values += 1
-        buffer, size = _buffer(value)
-        entry = self._stored_buffers.get(id(buffer))
-        if entry is None:
-            self._stored_buffers[id(buffer)] = [1, size, buffer]
-            self.stored_bytes += size
-        else:
-            entry[0] += 1
-        self.peak_stored_values = max(self.peak_stored_values, self.stored_values)
-        self.peak_stored_bytes = max(self.peak_stored_bytes, self.stored_bytes)
+        self.stored.hold(key, value)
 
     def unstore(self, key: tuple, value: Any) -> None:
-        keys = self._stored_keys
-        held = keys[key] - 1
-        if held:
-            keys[key] = held
-        else:
-            del keys[key]
-            self.stored_values -= 1
-        buffer, _size = _buffer(value)
-        entry = self._stored_buffers[id(buffer)]
-        entry[0] -= 1
-        if not entry[0]:
-            del self._stored_buffers[id(buffer)]
-            self.stored_bytes -= entry[1]
+        self.stored.drop(key, value)
 
 
 # ---- what the backward sweep reads ----------------------------------------------------------------------
@@ -593,7 +569,7 @@ class LeanSweep:
         ledger = self.ledger
         n = len(self.p.ops)
         return MemoryReport(peak_values=ledger.peak_values, peak_bytes=ledger.peak_bytes,
-                            stored_values=ledger.peak_stored_values, stored_bytes=ledger.peak_stored_bytes,
+                            stored_values=ledger.stored.peak_values, stored_bytes=ledger.stored.peak_bytes,
                             recomputed_ops=max(0, self.evaluations - n), checkpoints=self.most_snapshots,
                             method=method, ops=n, schedule=schedule)
 
