@@ -27,10 +27,11 @@ from .imports import Imported, from_jax, from_torch
 from . import nn
 
 # transform / evaluate: sweeps, symbolic derivatives, differences, the derivative operators
-from .evaluate import ForwardResult, ReverseResult, evaluate, forward, reverse
+from .evaluate import ForwardResult, ReverseResult, evaluate, forward, memory, reverse
 from .numeric import default_step, numeric
 from .symbolic import diff, gradient_graph
 from .derivatives import grad, hessian, jacobian
+from .memory import MemoryReport
 from .primitives import GradientCheckError, check_grads, primitive
 from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 from .compile import Compiled, compile

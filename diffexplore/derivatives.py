@@ -36,7 +36,7 @@ __all__ = ["grad", "jacobian", "hessian", "graph_of", "METHODS", "HESSIAN_METHOD
 METHODS = ("reverse", "forward", "symbolic", "numeric")
 HESSIAN_METHODS = ("forward-over-reverse", "reverse-over-reverse", "symbolic", "numeric")
 #: The options each method of :func:`grad` takes.
-OPTIONS = {"reverse": (), "forward": (), "symbolic": (), "numeric": ("scheme", "step")}
+OPTIONS = {"reverse": ("checkpoints",), "forward": (), "symbolic": (), "numeric": ("scheme", "step")}
 
 
 def _check_method(method: str, options: Mapping[str, Any]) -> None:
@@ -58,7 +58,9 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
     """The gradient of ``f`` by variable name, by one of the methods ``reverse`` (one backward sweep),
     ``forward`` (one sweep per variable), ``symbolic`` (evaluating the derivative graphs of
     :func:`diffexplore.diff`) or ``numeric`` (finite differences; ``scheme=``, ``step=``). ``f`` is a
-    graph, a formula string or a Python function of named arguments (traced at ``at`` first).
+    graph, a formula string or a Python function of named arguments (traced at ``at`` first). Reverse
+    mode takes ``checkpoints=`` (None, K, ``"sqrt"``, ``("binomial", s)``: see
+    :func:`diffexplore.reverse`): the same gradient, fewer values stored, some operations run again.
 
     >>> import diffexplore as dx
     >>> f = dx.parse("1 + x + exp(sin(x*y))")
@@ -77,12 +79,13 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
                          "or use dx.forward (a tangent of f's shape) or dx.reverse with seed=")
     p = plan(f)
     point = as_point(at)
+    checkpoints = options.get("checkpoints")
     if method == "reverse" and wrt is None:    # every variable, in order of first appearance
-        return reverse_planned(p, point).gradient
+        return reverse_planned(p, point, checkpoints=checkpoints).gradient
     names = resolve_wrt(_names(p), wrt)
     if method == "reverse":          # a plan in which only these variables are active
         gradient = reverse_planned(plan(f, wrt=names) if len(names) < len(p.variables) else p,
-                                   point).gradient
+                                   point, checkpoints=checkpoints).gradient
         return {n: gradient[n] for n in names}
     if method == "forward":
         values = primal_sweep(p, point)

@@ -16,14 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint import reverse_checkpointed
 from .errors import DiffexploreError, ShapeError
 from .graph import Node
 from .inputs import as_graph, as_point
+from .memory import METHODS as MEMORY_METHODS
+from .memory import LeanFallback, MemoryReport, measure_evaluate, measure_forward
 from .plan import Plan, plan
-from .sweeps import backward_sweep, check_adjoints, check_tangents, forward_sweep, primal_sweep
+from .sweeps import all_finite, backward_sweep, check_adjoints, check_tangents, forward_sweep, primal_sweep
 
-__all__ = ["evaluate", "forward", "reverse", "ForwardResult", "ReverseResult", "reverse_planned",
-           "adjoint_sweep", "tangent_sweep", "seed_slots", "root_seed", "zero_like", "gradient_by_name"]
+__all__ = ["evaluate", "forward", "reverse", "memory", "ForwardResult", "ReverseResult", "reverse_planned",
+           "adjoint_sweep", "tangent_sweep", "seed_slots", "root_seed", "zero_like", "gradient_by_name",
+           "measure_reverse"]
 
 
 def evaluate(f: Node, at: Mapping[str, Any] | None = None) -> Any:
@@ -56,6 +60,15 @@ class ForwardResult:
     tangents: dict
     seed: dict
     order: list
+    _memory: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def memory(self) -> MemoryReport:
+        """What a lean forward-mode sweep holds (measured on first use: a sweep that frees each value
+        and tangent after its last use; ``primals`` and ``tangents`` here are full records)."""
+        if type(self._memory) is tuple:           # (plan, point, seeds): not measured yet
+            self._memory = measure_forward(*self._memory)
+        return self._memory
 
 
 def seed_slots(p: Plan, seed: Mapping[str, Any] | str | None) -> dict[int, Any]:
@@ -95,7 +108,8 @@ def forward(f: Node, at: Mapping[str, Any], seed: Mapping[str, Any] | str | None
     if not isinstance(f, Node):
         f = as_graph(f)
     p = plan(f)
-    values = primal_sweep(p, as_point(at))
+    point = as_point(at)
+    values = primal_sweep(p, point)
     slots = seed_slots(p, seed)
     tangents = tangent_sweep(p, values, slots)
     root = p.roots[0]
@@ -105,7 +119,8 @@ def forward(f: Node, at: Mapping[str, Any], seed: Mapping[str, Any] | str | None
         primals=dict(zip(p.order, values, strict=True)),
         tangents={n: (t if t is not None else zero(v))
                   for n, v, t in zip(p.order, values, tangents, strict=True)},
-        seed={p.order[i].attr[0]: t for i, t in slots.items()}, order=p.order)
+        seed={p.order[i].attr[0]: t for i, t in slots.items()}, order=p.order,
+        _memory=(p, point, slots))
 
 
 def tangent_sweep(p: Plan, values: list, seeds: Mapping[int, Any]) -> list:
@@ -145,6 +160,16 @@ class ReverseResult:
     _values: list = field(repr=False)
     _adjoints: list = field(repr=False)
     _partials: list = field(repr=False)
+    _memory: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def memory(self) -> MemoryReport:
+        """What reverse mode held, measured on a lean sweep (each value freed after its last use, the
+        tape kept until the backward sweep has read it; with checkpoints, the checkpointed sweep that
+        computed ``gradient``). Measured on first use when no checkpoints were asked for."""
+        if type(self._memory) is tuple:           # (plan, point, seed): not measured yet
+            self._memory = measure_reverse(*self._memory)
+        return self._memory
 
     @property
     def primals(self) -> dict:
@@ -184,24 +209,36 @@ def root_seed(value: Any, seed: Any = None) -> Any:
     return 1.0
 
 
-def reverse(f: Node, at: Mapping[str, Any], seed: Any = None, record: bool = True) -> ReverseResult:
+def reverse(f: Node, at: Mapping[str, Any], seed: Any = None, record: bool = True,
+            checkpoints: Any = None) -> ReverseResult:
     """Reverse mode (backpropagation): every primal, then every adjoint in one backward sweep.
 
     ``seed`` is the output's adjoint (1 by default; for an array-valued batch of points, ones).
+    ``checkpoints`` trades memory for time (:mod:`diffexplore.checkpoint`): ``None`` stores every value
+    the partials read, an int K keeps K snapshots evenly spaced, ``"sqrt"`` ⌈√n⌉ of them, and
+    ``("binomial", s)`` follows Griewank and Walther's revolve with s snapshots; the value and gradient
+    are those of the checkpointed sweep and ``memory`` what it held. ``record`` keeps the full records
+    (every primal, adjoint and partial, for display) beside it; ``record=False`` keeps what the lean
+    sweep left (the inputs, the value and the variables' adjoints).
 
     >>> import diffexplore as dx
     >>> x, y = dx.variables("x y")
     >>> r = dx.reverse(x * y + x, {"x": 2.0, "y": 3.0})
     >>> r.value, r.gradient
     (8.0, {'x': 4.0, 'y': 2.0})
+    >>> r.memory.stored_values, dx.reverse(x * y + x, {"x": 2.0, "y": 3.0}, checkpoints=1).gradient
+    (0, {'x': 4.0, 'y': 2.0})
     """
     if not isinstance(f, Node):
         f = as_graph(f)
-    return reverse_planned(plan(f), as_point(at), seed, record)
+    return reverse_planned(plan(f), as_point(at), seed, record, checkpoints)
 
 
-def reverse_planned(p: Plan, point: dict, seed: Any = None, record: bool = False) -> ReverseResult:
+def reverse_planned(p: Plan, point: dict, seed: Any = None, record: bool = False,
+                    checkpoints: Any = None) -> ReverseResult:
     """:func:`reverse` on a planned graph (its first root) at a point normalised by ``as_point``."""
+    if checkpoints is not None:
+        return _checkpointed(p, point, seed, record, checkpoints)
     root = p.roots[0]
     shape = p.order[root].shape
     if shape != () and seed is None:
@@ -210,7 +247,20 @@ def reverse_planned(p: Plan, point: dict, seed: Any = None, record: bool = False
     values = primal_sweep(p, point)
     adjoints, recorded = adjoint_sweep(p, values, root, root_seed(values[root], seed), record)
     return ReverseResult(value=values[root], gradient=gradient_by_name(p, values, adjoints),
-                         order=p.order, _values=values, _adjoints=adjoints, _partials=recorded)
+                         order=p.order, _values=values, _adjoints=adjoints, _partials=recorded,
+                         _memory=(p, point, seed))
+
+
+def _checkpointed(p: Plan, point: dict, seed: Any, record: bool, checkpoints: Any) -> ReverseResult:
+    """Reverse mode by a checkpointing schedule; the full records beside it when ``record``."""
+    values, adjoints, report = _lean_reverse(p, point, seed, checkpoints)
+    root = p.roots[0]
+    result = ReverseResult(value=values[root], gradient=gradient_by_name(p, values, adjoints),
+                           order=p.order, _values=values, _adjoints=adjoints, _partials=[], _memory=report)
+    if record:
+        full = reverse_planned(p, point, seed, record=True)
+        result._values, result._adjoints, result._partials = full._values, full._adjoints, full._partials
+    return result
 
 
 def adjoint_sweep(p: Plan, values: list, root: int, seed: Any, record: bool = False) -> tuple[list, list]:
@@ -232,3 +282,63 @@ def gradient_by_name(p: Plan, values: list, adjoints: list) -> dict:
     return gradient
 
 
+# ---- memory --------------------------------------------------------------------------------------------
+
+
+def _lean_reverse(p: Plan, point: dict, seed: Any, checkpoints: Any, check: bool = True
+                  ) -> tuple[list, list, MemoryReport]:
+    """The lean (checkpointed) reverse sweep: ``(values, adjoints, report)``. Where it meets a NaN, an
+    infinity or a domain error, the plain sweeps give NaN or the error naming the node (the report is
+    then not a measurement: every count 0); a finite result there means the lean sweep failed for
+    another reason, which is raised."""
+    root = p.roots[0]
+    shape = p.order[root].shape
+    if shape != () and seed is None:
+        raise ShapeError(f"reverse mode needs a scalar output, but f has shape {shape}; "
+                         "pass seed= (an array of that shape) or reduce f with dx.sum")
+    try:
+        return reverse_checkpointed(p, point, lambda value: root_seed(value, seed), checkpoints, check)
+    except LeanFallback as failed:
+        plain = reverse_planned(p, point, seed)
+        if failed.__cause__ is not None and all_finite([plain.value, *plain.gradient.values()]):
+            raise failed.__cause__ from None
+        report = MemoryReport(peak_values=0, peak_bytes=0, stored_values=0, stored_bytes=0,
+                              recomputed_ops=0, checkpoints=0, method="reverse", ops=len(p.ops))
+        return plain._values, plain._adjoints, report
+
+
+def measure_reverse(p: Plan, point: dict, seed: Any = None, checkpoints: Any = None) -> MemoryReport:
+    """What a lean reverse-mode sweep of a plan holds, storing everything or by a checkpointing
+    schedule (measured even where the gradient overflows: the memory does not depend on it)."""
+    return _lean_reverse(p, point, seed, checkpoints, check=False)[2]
+
+
+def memory(f: Node | str, at: Mapping[str, Any], method: str = "reverse", checkpoints: Any = None,
+           seed: Any = None) -> MemoryReport:
+    """What a sweep of ``f`` at ``at`` holds, measured on a lean run (:mod:`diffexplore.memory`):
+    ``method`` is ``"evaluate"``, ``"forward"`` (``seed``: the tangent direction, as for
+    :func:`forward`) or ``"reverse"`` (``seed``: the output's adjoint; ``checkpoints``: ``None`` stores
+    every value its partials read, an int K keeps K snapshots evenly spaced, ``"sqrt"`` ⌈√n⌉ of them,
+    ``("binomial", s)`` Griewank and Walther's revolve with s snapshots).
+
+    >>> import diffexplore as dx
+    >>> f = dx.parse("sin(sin(sin(sin(x))))")
+    >>> [dx.memory(f, {"x": 1.0}, method=m).peak_values for m in ("evaluate", "forward", "reverse")]
+    [2, 4, 6]
+    >>> m = dx.memory(f, {"x": 1.0}, checkpoints=2)
+    >>> m.stored_values, m.recomputed_ops, m.checkpoints
+    (1, 2, 2)
+    """
+    if method not in MEMORY_METHODS:
+        raise DiffexploreError(f"unknown method {method!r}; methods: {', '.join(MEMORY_METHODS)}")
+    if checkpoints is not None and method != "reverse":
+        raise DiffexploreError(f"checkpoints apply to reverse mode only, not to method {method!r}")
+    if not isinstance(f, Node):
+        f = as_graph(f)
+    p = plan(f)
+    point = as_point(at)
+    if method == "evaluate":
+        return measure_evaluate(p, point)
+    if method == "forward":
+        return measure_forward(p, point, seed_slots(p, seed))
+    return measure_reverse(p, point, seed, checkpoints)

@@ -83,7 +83,7 @@ def test_every_file_the_tour_points_to_is_in_its_folder(tour):
     folder, text = tour
     linked = set(re.findall(r"\]\(([^)\s]+)\)", text))
     named = set(re.findall(r"`([\w.-]+\.(?:png|svg|dot|md))`", text))
-    assert linked and {"6-mlp-adjoints.svg", "6-cnn-adjoints.svg"} <= linked | named
+    assert linked and {"7-mlp-adjoints.svg", "7-cnn-adjoints.svg"} <= linked | named
     missing = sorted(name for name in linked | named if not (folder / name).is_file())
     assert not missing, missing
 
@@ -192,7 +192,7 @@ def test_loop_and_branch_stops_quote_what_the_package_computes(tour):
 
 def test_node_column_names_the_pre_activations_of_the_drawing(tour):
     folder, text = tour
-    source = (folder / "6-mlp-adjoints.dot").read_text(encoding="utf-8")
+    source = (folder / "7-mlp-adjoints.dot").read_text(encoding="utf-8")
     drawn = boxes(source)
     rows = [[cell.strip() for cell in line.strip("|").split("|")]
             for line in section(text, "#### δ⁽ˡ⁾ against s̄⁽ˡ⁾").splitlines() if re.match(r"\|\s*\d", line)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from . import MAX_DRAWN_NODES, digits, max_nodes, output_file, point, seed, write_text
+from .memory import add_memory_options
 
 
 def add_parser(sub):
@@ -35,6 +36,7 @@ def add_parser(sub):
                         f"(the page says so): it steps through the first and last {WINDOW_LINES:,} lines of "
                         f"each sweep, collapses the lines between into one step and draws the original view "
                         f"only; graphs of more than {MAX_EXPLORE_NODES:,} nodes are refused")
+    add_memory_options(p)
     return p
 
 
@@ -45,7 +47,7 @@ def run(args) -> int:
     f = load_function(args.expr, args.python, point)
     seed = parse_point(args.seed) if args.seed and "=" in args.seed else args.seed
     page = explore(f, point, wrt=args.wrt, seed=seed, derivative=args.derivative, max_nodes=args.max_nodes,
-                   digits=args.digits, order=args.order)
+                   digits=args.digits, order=args.order, memory=args.memory, checkpoints=args.checkpoints)
     for note in page.notes:
         print(f"diffexplore explore: {note}", file=sys.stderr)
     if not args.output:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from . import MAX_DRAWN_NODES, digits, max_nodes, output_file, point, seed
+from .memory import add_memory_options
 
 #: The extensions ``-o`` writes (as :func:`diffexplore.render.write_drawing` does).
 OUTPUT_EXTENSIONS = ("svg", "png", "pdf", "dot", "gv")
@@ -33,6 +34,7 @@ def add_parser(sub):
     p.add_argument("-o", "--output", metavar="FILE", type=output_file(OUTPUT_EXTENSIONS),
                    help="write .svg, .png, .pdf or .dot (by extension) into an existing folder; default: DOT "
                         "text on standard output")
+    add_memory_options(p)
     return p
 
 
@@ -44,7 +46,8 @@ def run(args) -> int:
     f = load_function(args.expr, args.python, point)
     seed = parse_point(args.seed) if args.seed and "=" in args.seed else args.seed
     drawing = render(f, at=point or None, wrt=args.wrt, views=args.views, seed=seed,
-                     derivative=args.derivative, max_nodes=args.max_nodes, digits=args.digits)
+                     derivative=args.derivative, max_nodes=args.max_nodes, digits=args.digits,
+                     memory=args.memory, checkpoints=args.checkpoints)
     for note in drawing.notes:
         print(f"diffexplore render: {note}", file=sys.stderr)
     if not args.output:

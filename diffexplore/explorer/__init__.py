@@ -182,7 +182,8 @@ def _results(order_of_f: list[Node], names: dict[Node, str], lines: Lines, forwa
 def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
             wrt: str | Sequence[str] | None = None, seed: Mapping[str, Any] | str | None = None, *,
             derivative: str = "pruned",
-            max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4, order: str = "levels") -> Explorer:
+            max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4, order: str = "levels",
+            memory: bool = False, checkpoints: Any = None) -> Explorer:
     """The explorer page of ``f`` at ``at``: both sweeps step by step, with drawings and trace table.
 
     ``f`` is a graph, a formula, an import or a Python function (traced at ``at``); ``at`` is needed.
@@ -197,6 +198,8 @@ def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
     view is over :data:`MAX_EXPLORE_WORK` nodes × inputs;
     ``digits`` the significant digits shown; ``order`` the trace table's numbering (``levels`` or
     ``evaluation``). Array graphs are shown one array operation per step. The output must be a scalar.
+    ``memory=True`` marks in the adjoint view the values reverse mode stores; ``checkpoints`` the
+    snapshots of that schedule and the nodes it computes again (as :func:`diffexplore.render`).
 
     >>> import diffexplore as dx
     >>> page = dx.explore("x*x", {"x": 3.0})
@@ -226,7 +229,8 @@ def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
     arguments = {names[n]: [names[a] for a in n.args] for n in order_of_f if n.args}
     panes, render_notes = view_panes(f, point, arguments, directions, wrt=wrt, derivative=derivative,
                                      max_nodes=min(max_nodes, DETAIL_NODES) if windowed else max_nodes,
-                                     digits=digits, views=WINDOW_VIEWS if windowed else VIEWS)
+                                     digits=digits, views=WINDOW_VIEWS if windowed else VIEWS,
+                                     memory=memory, checkpoints=checkpoints)
     detail = ""
     if windowed:
         detail = detail_html(len(order_of_f), lines, WINDOW_VIEWS,

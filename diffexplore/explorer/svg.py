@@ -141,11 +141,12 @@ VIEW_TIMEOUT = 20.0
 
 def view_panes(f: Any, point: Mapping[str, Any], arguments: Mapping[str, Sequence[str]],
                seeds: Sequence[Mapping[str, Any]], *, wrt: Any = None, derivative: str = "pruned",
-               max_nodes: int = 150, digits: int = 4,
-               views: Sequence[str] = VIEWS) -> tuple[list[Pane], list[str]]:
+               max_nodes: int = 150, digits: int = 4, views: Sequence[str] = VIEWS,
+               memory: bool = False, checkpoints: Any = None) -> tuple[list[Pane], list[str]]:
     """The page's drawings (of ``views``: original, symbolic, adjoint, and the tangent view once per
-    seed) and the renderer's notes. Without Graphviz's ``dot`` there are no drawings and the note says
-    how to install it (the page then steps through the trace table alone).
+    seed) and the renderer's notes (``memory``, ``checkpoints``: the adjoint view's memory marks).
+    Without Graphviz's ``dot`` there are no drawings and the note says how to install it (the page
+    then steps through the trace table alone).
 
     >>> import diffexplore as dx
     >>> f = dx.parse("x*y")
@@ -155,8 +156,9 @@ def view_panes(f: Any, point: Mapping[str, Any], arguments: Mapping[str, Sequenc
     >>> 'data-t="a:c"' in panes[2].svg and 'data-edge="c.1"' in panes[2].svg
     True
     """
-    jobs: list[tuple[str, int | None, dict]] = [(view, None, {}) for view in VIEWS
-                                                if view in views and view != "tangent"]
+    marks = {"memory": memory, "checkpoints": checkpoints} if memory or checkpoints is not None else {}
+    jobs: list[tuple[str, int | None, dict]] = [(view, None, marks if view == "adjoint" else {})
+                                                for view in VIEWS if view in views and view != "tangent"]
     if "tangent" in views:
         jobs += [("tangent", k, {"seed": dict(seed)}) for k, seed in enumerate(seeds)]
     panes: list[Pane] = []

@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..callables import graph_of
+from ..checkpoint import memory_marks
 from ..errors import DiffexploreError, DomainError, ShapeError
 from ..evaluate import forward, reverse
 from ..graph import Node, check_variables, nodes
 from ..inputs import as_point, resolve_wrt
+from ..plan import plan
 from ..symbolic import diff, gradient_graph
 from .display import Drawing
 from .dot import to_drawing
@@ -105,7 +107,8 @@ def _derivative_values(derivatives: dict[str, Node], point: dict, notes: list[st
 def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
            wrt: str | Sequence[str] | None = None, views: str | Sequence[str] | None = None, *,
            seed: Mapping[str, Any] | str | None = None,
-           derivative: str = "pruned", max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4) -> Drawing:
+           derivative: str = "pruned", max_nodes: int = DEFAULT_MAX_NODES, digits: int = 4,
+           memory: bool = False, checkpoints: Any = None) -> Drawing:
     """Draw f's views side by side, left to right: ``original``, ``symbolic``, ``adjoint``, ``tangent``.
 
     ``at`` gives the point (needed by the adjoint and tangent views; default views: original, symbolic,
@@ -113,6 +116,9 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
     all); ``seed`` is the tangent view's direction (default: ``wrt``). ``derivative`` is ``pruned``
     (``dx.diff``), ``raw`` (the chain rule as emitted) or ``gradient`` (``dx.gradient_graph``). A view
     with more than ``max_nodes`` nodes becomes a size table, listed in ``Drawing.notes``.
+    ``memory=True`` marks in the adjoint view the values reverse mode stores for its backward sweep;
+    ``checkpoints`` (K, ``"sqrt"``, ``("binomial", s)``) marks instead the checkpoints of that schedule
+    and the nodes it computes again.
 
     >>> import diffexplore as dx
     >>> d = dx.render("1 + x + exp(sin(x*y))", at={"x": 1.0, "y": 2.0}, wrt="x")
@@ -163,7 +169,8 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
             drawn.append(_symbolic(f, order, names, wrt_names, derivative, point, max_nodes, digits, notes))
         elif view == "adjoint":
             if drawn_in_full:
-                drawn.append(adjoint_view(f, names, reverse_result, point, digits))
+                marks = _memory_marks(f, memory, checkpoints)
+                drawn.append(adjoint_view(f, names, reverse_result, point, digits, marks))
             else:
                 gradient = [(f"∂f/∂{name}", value) for name, value in reverse_result.gradient.items()]
                 headline = [("f", format_value(reverse_result.value, digits))] + _listed(gradient, digits)
@@ -180,6 +187,14 @@ def render(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
                 title = tangent_title(tangents.seed, point, digits)[:2]
                 drawn.append(_summary(view, title, [f], order, max_nodes, headline, notes))
     return to_drawing(drawn, notes)
+
+
+def _memory_marks(f: Node, memory: bool, checkpoints: Any) -> dict[Node, str] | None:
+    """node -> memory mark for the adjoint view, or None when none was asked for."""
+    if not memory and checkpoints is None:
+        return None
+    p = plan(f)
+    return {p.order[slot]: mark for slot, mark in memory_marks(p, checkpoints).items()}
 
 
 def _symbolic(f: Node, order: list[Node], names: dict[Node, str] | None, wrt: list[str], derivative: str,

@@ -34,7 +34,8 @@ NODE_STYLES: dict[str, dict[str, str]] = {
     "table": {"shape": "plain"},
 }
 #: Row styles to font colours (bold styles are listed in ``_BOLD``).
-ROW_COLOURS = {"adjoint": "#b91c1c", "tangent": "#1d4ed8", "gradient": "#7f1d1d", "dim": "#6b7280"}
+ROW_COLOURS = {"adjoint": "#b91c1c", "tangent": "#1d4ed8", "gradient": "#7f1d1d", "dim": "#6b7280",
+               "memory": "#6d28d9"}
 _BOLD = {"bold", "gradient", "heading"}
 #: Arrow styles to Graphviz edge attributes.
 EDGE_STYLES: dict[str, dict[str, str]] = {

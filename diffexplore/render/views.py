@@ -337,11 +337,14 @@ def _contributions_by_edge(result: ReverseResult) -> dict[tuple[Node, int], Any]
 
 
 def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
-                 at: Mapping[str, Any] | None = None, digits: int = 4) -> View:
+                 at: Mapping[str, Any] | None = None, digits: int = 4,
+                 memory: Mapping[Node, str] | None = None) -> View:
     """Reverse mode drawn: each node's v and v̄ = ∂f/∂v, each edge's local partial ∂u/∂v.
 
     A node used several times (fan-out) shows its adjoint as the sum of the contributions ū·∂u/∂v,
     in the order the backward sweep added them; each input shows its gradient entry ∂f/∂x.
+    ``memory`` (node -> mark, from :func:`diffexplore.checkpoint.memory_marks`) adds one line to the
+    nodes reverse mode stores, keeps as checkpoints or runs again.
 
     >>> import diffexplore as dx
     >>> f = dx.parse("x*x")
@@ -375,6 +378,8 @@ def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
             rows.append(Row((text,), "adjoint"))
             if n.is_variable:
                 rows.append(Row((f"∂f/∂{n.name} = {total}",), "gradient"))
+        if memory and n in memory:
+            rows.append(Row((MEMORY_MARKS.get(memory[n], memory[n]),), "memory"))
         boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
                          kind=_kind(n) if n in active else "inactive", output=n is f))
     by_edge = _contributions_by_edge(result)
@@ -390,7 +395,20 @@ def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
     def style(n: Node, pos: int) -> str:
         return "adjoint" if n.args[pos] in active else "inactive"
 
-    return View("adjoint", adjoint_title(at, digits), tuple(boxes), _data_arrows(order, names, label, style))
+    title = adjoint_title(at, digits)
+    if memory is not None:
+        kinds = {"stored" if mark == "stored" else "checkpoint" if mark == "checkpoint" else "again"
+                 for mark in memory.values()}
+        title += ("memory: " + ("; ".join(text for kind, text in MEMORY_LEGEND if kind in kinds)
+                                or "nothing is stored (no local partial reads a value)"),)
+    return View("adjoint", title, tuple(boxes), _data_arrows(order, names, label, style))
+
+
+#: The line a memory mark adds to a node of the adjoint view, and the legend under the view's title.
+MEMORY_MARKS = {"stored": "■ stored for the backward sweep", "checkpoint": "◆ checkpoint (snapshot)"}
+MEMORY_LEGEND = (("stored", "■ kept from the forward sweep until a local partial reads it (the tape)"),
+                 ("checkpoint", "◆ kept as a checkpoint, from which the sweep runs forward again"),
+                 ("again", "↻ computed again from the checkpoint before it"))
 
 
 def tangent_view(f: Node, names: dict[Node, str], result: ForwardResult,

@@ -33,6 +33,7 @@ from ..callables import graph_of
 from ..derivatives import grad
 from ..errors import DiffexploreError
 from ..evaluate import evaluate
+from ..evaluate import memory as measure_memory
 from ..formula import formula
 from ..graph import Node, free_variables, size, variable
 from ..inputs import as_point
@@ -318,13 +319,26 @@ COST_METHODS = [
 ]
 
 
+#: The widest W whose memory is measured (forward mode's lean sweep checks its W inputs at each of its
+#: ~W operations); wider rows leave the memory columns empty.
+MAX_MEMORY_WIDTH = 3_000
+#: (column name, dx.memory options): the memory columns of :func:`cost_table`.
+MEMORY_METHODS = [
+    ("forward mode", {"method": "forward"}),
+    ("reverse mode", {"method": "reverse"}),
+    ("reverse, √n checkpoints", {"method": "reverse", "checkpoints": "sqrt"}),
+]
+
+
 @dataclass
 class CostRow:
     """The cost of one gradient of a W-input function by every method.
 
     ``graph_ops`` is the number of operation nodes of f (``dx.size(f).ops``); ``passes[method]`` the
     number of passes over the graph; ``operations[method] = passes × graph_ops``; ``seconds[method]``
-    the median measured time of one full gradient (empty when not measured).
+    the median measured time of one full gradient (empty when not measured); ``memory[method]`` the
+    values a lean sweep holds at its peak (``dx.memory``) for forward mode, reverse mode and reverse
+    mode with √n checkpoints (the keys of :data:`MEMORY_METHODS`).
     """
 
     width: int
@@ -332,6 +346,7 @@ class CostRow:
     passes: dict[str, int]
     operations: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -352,7 +367,10 @@ class CostTable:
                 "forward mode W sweeps (each carries primal and tangent), "
                 "reverse mode 2 (one primal sweep, one adjoint sweep). "
                 "Operations = passes × operation nodes of f (every pass visits each operation node once), "
-                "so differences and forward mode grow as W², reverse mode as W.")
+                "so differences and forward mode grow as W², reverse mode as W. Memory: the values one "
+                "sweep holds at its peak (dx.memory, lean sweeps): a forward sweep only what is still live "
+                "(one entry of the gradient per sweep), reverse mode every value a local partial reads and "
+                "the W entries of the gradient at once; √n checkpoints cut the first part, not the second.")
         return textwrap.fill(text, width=104)
 
     def _count_rows(self) -> list[list[str]]:
@@ -361,6 +379,8 @@ class CostTable:
             cells = [str(r.width), str(r.graph_ops)]
             for m in self.methods:
                 cells += [str(r.passes[m]), str(r.operations[m])]
+            if any(row.memory for row in self.rows):
+                cells += [str(r.memory.get(m, "")) for m, _ in MEMORY_METHODS]
             rows.append(cells)
         return rows
 
@@ -370,6 +390,10 @@ class CostTable:
         headers = ["W", "ops in f"]
         for m in self.methods:
             headers += [f"{short[m]} passes", f"{short[m]} ops"]
+        memory = {"forward mode": "fwd mode mem", "reverse mode": "reverse mem",
+                  "reverse, √n checkpoints": "reverse √n mem"}
+        if any(row.memory for row in self.rows):
+            headers += [memory[m] for m, _ in MEMORY_METHODS]
         return headers
 
     def to_markdown(self, explain: bool = True) -> str:
@@ -471,11 +495,13 @@ class CostTable:
 
 
 def cost_table(widths: Sequence[int] = (1, 3, 10, 30, 100, 300, 1000), function: str = "product",
-               measure_times: bool = False, repeats: int = 3, progress: bool = False) -> CostTable:
+               measure_times: bool = False, repeats: int = 3, progress: bool = False,
+               memory: bool = True) -> CostTable:
     """What a full gradient of a W-input function costs each method, for each W in ``widths``.
 
     ``function`` is a key of :data:`COST_FUNCTIONS`. Counts are exact; with ``measure_times`` each
-    method's gradient is also timed (median of ``repeats`` runs).
+    method's gradient is also timed (median of ``repeats`` runs); ``memory`` measures the values a
+    lean forward sweep, reverse sweep and reverse sweep with √n checkpoints hold at their peak.
 
     >>> t = cost_table(widths=[4], function="product")
     >>> r = t.rows[0]
@@ -483,6 +509,8 @@ def cost_table(widths: Sequence[int] = (1, 3, 10, 30, 100, 300, 1000), function:
     (3, 8, 2)
     >>> r.operations["forward mode"], r.operations["reverse mode"]
     (12, 6)
+    >>> r.memory
+    {'forward mode': 4, 'reverse mode': 6, 'reverse, √n checkpoints': 6}
     """
     if function not in COST_FUNCTIONS:
         raise DiffexploreError(f"unknown cost function {function!r}; functions: {', '.join(COST_FUNCTIONS)}")
@@ -502,8 +530,12 @@ def cost_table(widths: Sequence[int] = (1, 3, 10, 30, 100, 300, 1000), function:
         passes = {m: count(w) for m, _what, count, _method, _opts in COST_METHODS}
         operations = {m: p * ops for m, p in passes.items()}
         row = CostRow(width=w, graph_ops=ops, passes=passes, operations=operations)
+        point = {x.name: 1.0 + 0.5 * k / w for k, x in enumerate(inputs)}
+        if memory and w <= MAX_MEMORY_WIDTH:
+            for m, options in MEMORY_METHODS:
+                seed = {x.name: 1.0 for x in inputs} if options["method"] == "forward" else None
+                row.memory[m] = measure_memory(f, point, seed=seed, **options).peak_values
         if measure_times:
-            point = {x.name: 1.0 + 0.5 * k / w for k, x in enumerate(inputs)}
             for m, _what, _count, method, options in COST_METHODS:
                 row.seconds[m] = _median_time(partial(grad, f, point, method=method, **options), repeats)
         rows.append(row)

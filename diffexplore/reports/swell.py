@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from ..derivatives import grad
 from ..errors import DiffexploreError, SizeLimitError, SympyTimeout
+from ..evaluate import memory as measure_memory
 from ..graph import Node, free_variables, gc_paused, nodes
 from ..output_paths import check_output_path, plot_extensions
 from ..sizes import (
@@ -110,6 +111,15 @@ COLUMNS: list[Column] = [
     Column("reverse_ops", "reverse ops", "size",
            "reverse mode, full gradient: f ops primal evaluations plus one multiply-add per edge of the "
            "adjoint sweep"),
+    Column("forward_mem", "forward mem", "memory",
+           "values forward mode holds at its peak (one lean sweep: each value and tangent freed after its "
+           "last use; the tangent along every input at once)"),
+    Column("reverse_mem", "reverse mem", "memory",
+           "values reverse mode holds at its peak: the tape (every value a local partial reads) and the "
+           "adjoints (dx.memory)"),
+    Column("sqrt_mem", "reverse √n mem", "memory",
+           "the same with ⌈√n⌉ checkpoints (dx.memory(f, at, checkpoints='sqrt')): snapshots, one "
+           "segment's tape, adjoints"),
     Column("sympy_diff_s", "SymPy diff time", "time", "seconds of the sympy.diff calls"),
     Column("sympy_cse_s", "SymPy cse time", "time", "seconds of the sympy.cse call"),
     Column("forward_s", "forward time", "time", "median seconds of dx.grad(f, at, method='forward')"),
@@ -192,6 +202,24 @@ def _timing_cells(f: Node, point: Mapping[str, float], repeats: int) -> tuple[di
         except DiffexploreError as exc:
             cells[f"{method}_s"] = "error"
             notes.append(f"{method} timing failed: {exc}")
+    return cells, notes
+
+
+def _memory_cells(f: Node, point: Mapping[str, float]) -> tuple[dict[str, Any], list[str]]:
+    """Peak values held by forward mode (the tangent along every input at once), reverse mode and
+    reverse mode with √n checkpoints, on lean sweeps at ``point``."""
+    names = [v.name for v in free_variables(f)]
+    forward = dict(method="forward", seed={name: 1.0 for name in names}) if names else dict(method="evaluate")
+    runs = {"forward_mem": forward, "reverse_mem": dict(method="reverse"),
+            "sqrt_mem": dict(method="reverse", checkpoints="sqrt")}
+    cells: dict[str, Any] = {}
+    notes = []
+    for key, options in runs.items():
+        try:
+            cells[key] = measure_memory(f, point, **options).peak_values
+        except DiffexploreError as exc:
+            cells[key] = "error"
+            notes.append(f"{_BY_KEY[key].header} failed: {exc}")
     return cells, notes
 
 
@@ -337,7 +365,7 @@ class SwellReport:
         return tuple("left" if c.key == "formula" else "right" for c in self.columns(include))
 
     def _parts(self, include: str) -> list[str]:
-        """``"all"`` prints as two tables (sizes, then times), so neither is too wide to read."""
+        """``"all"`` prints as two tables (sizes and memory, then times), so neither is too wide to read."""
         if include != "all":
             return [include]
         return ["sizes", "times"] if any(_BY_KEY[k].group == "time" for k in self.keys) else ["sizes"]
@@ -345,7 +373,7 @@ class SwellReport:
     def to_text(self, include: str = "all") -> str:
         """Tables for the terminal (sizes, then times when they were measured).
 
-        >>> text = swell("product", [2, 3], sympy=False, timings=False).to_text()
+        >>> text = swell("product", [2, 3], sympy=False, timings=False, memory=False).to_text()
         >>> print(text.splitlines()[0])
         expression swell: product (f = x₁·x₂·…·xₙ (n inputs))
         >>> for line in text.splitlines()[2:]:
@@ -457,9 +485,9 @@ class SwellReport:
         with 6 significant digits (``5.94039e+301030``) beyond 4,300 digits.
 
         >>> print(swell("nested-sin", [1, 2], sympy=False, timings=False).to_csv(), end="")
-        n,inputs,f_dag,f_tree,f_ops,diff_dag,diff_tree,grad_dag,forward_ops,reverse_ops
-        1,1,2,2,1,2,2,2,2,2
-        2,1,3,3,2,5,6,5,4,4
+        n,inputs,f_dag,f_tree,f_ops,diff_dag,diff_tree,grad_dag,forward_ops,reverse_ops,forward_mem,reverse_mem,sqrt_mem
+        1,1,2,2,1,2,2,2,2,2,2,3,3
+        2,1,3,3,2,5,6,5,4,4,4,4,4
         """
         buffer = io.StringIO()
         keys = [c.key for c in self.columns(include)]
@@ -761,20 +789,24 @@ def check_buildable(chosen: families.Family, sizes: Sequence[int]) -> None:
 
 def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, float] | None = None,
           timeout: float | None = 10.0, sympy: bool = True, timings: bool = True, repeats: int = 5,
-          progress: bool | None = None) -> SwellReport:
+          progress: bool | None = None, memory: bool = True) -> SwellReport:
     """Measure how the derivatives of a family of functions grow with n (see the module docstring).
 
     ``family``: a name (``logistic``, ``nested-sin``, ``product``, ``power-tower``, ``mlp``), a formula
     containing the size ``n``, a list of formulas, a :class:`~diffexplore.reports.families.Family` or a
     function n -> graph. ``sizes``: the n to measure (default: the family's). ``at``: values overriding
     the family's point for the timings. ``timeout``: seconds per SymPy cell (``None``: no budget).
-    ``sympy=False`` / ``timings=False`` leave those columns out. ``progress``: a progress bar on
+    ``sympy=False`` / ``timings=False`` / ``memory=False`` leave those columns out (memory: the values
+    forward mode, reverse mode and reverse mode with √n checkpoints hold at their peak, measured at the
+    family's point by :func:`diffexplore.memory`). ``progress``: a progress bar on
     standard error (default: when it is a terminal).
 
     >>> import diffexplore as dx
     >>> r = dx.swell("logistic", range(1, 4), sympy=False, timings=False)
     >>> r.column("f_dag"), r.column("f_tree")
     ([6, 9, 12], [7, 19, 43])
+    >>> r.column("forward_mem"), r.column("reverse_mem")
+    ([6, 6, 6], [6, 8, 10])
     """
     chosen = families.get(family, at=at)
     if timeout is not None and not timeout > 0:
@@ -796,6 +828,7 @@ def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, f
         "inputs", "f_dag", "f_tree", "f_ops", "diff_dag", "diff_tree", "grad_dag"]
     keys += ["sympy_diff_ops", "sympy_cse_ops"] if sympy else []
     keys += ["forward_ops", "reverse_ops"]
+    keys += ["forward_mem", "reverse_mem", "sqrt_mem"] if memory else []
     keys += ["sympy_diff_s", "sympy_cse_s"] if sympy and timings else []
     keys += ["forward_s", "reverse_s", "symbolic_s"] if timings else []
     steps_per_size = 1 + (len(_SYMPY_STEPS) if sympy else 0) + (1 if timings else 0)
@@ -817,6 +850,10 @@ def swell(family: Any, sizes: Iterable[int] | None = None, *, at: Mapping[str, f
             cells, skipped = _structure(f)
             row.update(cells)
             notes += [f"n = {n}: {note}" for note in skipped]
+            if memory:
+                cells, failed = _memory_cells(f, {**chosen.point(n), **dict(at or {})})
+                row.update(cells)
+                notes += [f"n = {n}: {note}" for note in failed]
             bar.update()
             for step in _SYMPY_STEPS if sympy else ():
                 if step in ran_out and n > ran_out[step]:

@@ -1,8 +1,9 @@
 """Show: a guided tour of the argument, computed by diffexplore and written into one folder.
 
 numerical -> symbolic (the swell is the tree's, readable output) -> forward mode (exact, unlike
-differences) -> reverse mode -> "automatic?" (rules per primitive, your own primitives, loops, and
-branches: where a traced graph stops being valid) -> the layered network as a special case. Each stop
+differences) -> reverse mode -> what reverse mode remembers (its memory, and checkpointing) ->
+"automatic?" (rules per primitive, your own primitives, loops, and branches: where a traced graph stops
+being valid) -> the layered network as a special case. Each stop
 writes its pictures (SVG, PNG and the DOT text) and tables, and narration whose every number is computed
 here, into ``tour.md``. Stops 1-4 use the seed example; the others name the function they use.
 """
@@ -198,6 +199,61 @@ def _reverse(out: Path, notes: list[str]) -> str:
             "[4-cost.md](4-cost.md)\n\n" + costs.to_markdown(explain=False) + "\n")
 
 
+#: The chain of the memory stop: n sines, measured at these n; the trade-off at the last.
+MEMORY_SIZES = (4, 16, 64, 256)
+MEMORY_TRADE = 64
+
+
+def _memory(out: Path, notes: list[str]) -> str:
+    from ..checkpoint import binomial_advances
+    from ..evaluate import memory
+    from .memory import memory_report
+    f, at = seed_example()
+    picture = _draw(f, out / "5-memory-adjoints", notes, at=at, views=("adjoint",), memory=True)
+    report = memory_report("nested-sin", MEMORY_SIZES, trade_n=MEMORY_TRADE)
+    report.plot(out / "5-memory.png")
+    (out / "5-memory.md").write_text(report.to_markdown(), encoding="utf-8")
+    n = MEMORY_TRADE
+    chain = parse("x")
+    for _ in range(n):
+        chain = _sin(chain)
+    plain = memory(chain, {"x": 0.7})
+    root = memory(chain, {"x": 0.7}, checkpoints="sqrt")
+    binomial = memory(chain, {"x": 0.7}, checkpoints=("binomial", 3))
+    evaluation = memory(chain, {"x": 0.7}, method="evaluate")
+    rows = [[str(row["n"]), str(row["evaluate_peak"]), str(row["forward_peak"]), str(row["reverse_stored"]),
+             str(row["sqrt_stored"]), str(row["sqrt_recomputed"])] for row in report.rows]
+    table = tabulate(rows, headers=["n sines", "evaluation holds", "forward mode holds",
+                                    "reverse mode stores", "with √n checkpoints", "operations run again"],
+                     tablefmt="github", disable_numparse=True)
+    return ("## 5. What reverse mode remembers\n\n"
+            "Reverse mode's price is memory. The backward sweep needs, at every operation, the local "
+            "partials, and they read the values of the forward sweep: sin's partial cos(a) its argument, "
+            "exp's its own output, a product the other factor. So every such value is kept from the "
+            "forward sweep until the backward sweep comes back to it (the tape), where evaluation and "
+            "forward mode keep only what is still to be used. Marked in the seed example (■), the values "
+            "the local partials read:\n\n" + picture + "\n\n"
+            "Measured on lean sweeps (each value freed after its last use, `dx.memory`), on a chain of n "
+            "sines:\n\n" + table + "\n\n"
+            f"At n = {n}, evaluation never holds more than {evaluation.peak_values} values, reverse mode "
+            f"stores {plain.stored_values} and holds {plain.peak_values} at its peak. Checkpointing trades "
+            f"this for time: keep {root.checkpoints} snapshots evenly spaced (⌈√{n}⌉), run each segment "
+            f"forward again when the backward sweep reaches it, and reverse mode stores "
+            f"{root.stored_values} values, holds {root.peak_values} at its peak and runs "
+            f"{root.recomputed_ops} operations again (less than one extra forward sweep of {n}). Griewank "
+            "and Walther's binomial schedule goes further down: with s = 3 snapshots it holds "
+            f"{binomial.peak_values} values for {binomial.recomputed_ops} operations run again, the fewest "
+            f"there are ({binomial_advances(n, 3)}: s snapshots reverse C(s + r, s) steps evaluating none "
+            "more than r times). `dx.grad(f, at, checkpoints='sqrt')` gives the same gradient to the last "
+            "bit.\n\n![memory against n and the trade-off](5-memory.png)\n\n"
+            "The tables: [5-memory.md](5-memory.md)\n")
+
+
+def _sin(node: Node) -> Node:
+    from ..rules import sin
+    return sin(node)
+
+
 def newton_sqrt(a):
     """√a by Newton's method, until a step changes the root by less than 1e-12 relative."""
     root = a
@@ -237,7 +293,7 @@ def _automatic(out: Path, notes: list[str]) -> str:
     guard = next((str(w.message) for w in caught if issubclass(w.category, BranchWarning)), "(no warning)")
     there, here = OTHER_SIDE["x"], TRACED_AT["x"]
     right_value = piecewise(there)
-    return ("## 5. Automatic?\n\n"
+    return ("## 6. Automatic?\n\n"
             "Both modes only need, for every primitive, its local partials: that table is what a framework "
             "ships. A function the table lacks is one block with its own rule; here softplus, declared "
             "with its partial 1 − e^(−softplus) and used in softplus(x·x), checked against finite "
@@ -261,14 +317,14 @@ def _layered(out: Path, notes: list[str]) -> str:
     from ..render.labels import short_names
     from .backprop import delta_report
     net, at, textbook = textbook_mlp()
-    mlp_picture = _draw(net.loss, out / "6-mlp-adjoints", notes, at=at, views=("adjoint",))
+    mlp_picture = _draw(net.loss, out / "7-mlp-adjoints", notes, at=at, views=("adjoint",))
     cnn, cnn_at = small_cnn()
-    cnn_picture = _draw(cnn.loss, out / "6-cnn-adjoints", notes, at=cnn_at, views=("adjoint",))
+    cnn_picture = _draw(cnn.loss, out / "7-cnn-adjoints", notes, at=cnn_at, views=("adjoint",))
     names = short_names(nodes(net.loss))      # the names the drawing uses (the same topological order)
-    report = delta_report(net, at, textbook, names, mlp_picture="6-mlp-adjoints.svg",
-                          cnn_picture="6-cnn-adjoints.svg")
+    report = delta_report(net, at, textbook, names, mlp_picture="7-mlp-adjoints.svg",
+                          cnn_picture="7-cnn-adjoints.svg")
     report = report.replace("\n## ", "\n#### ").removeprefix("# ")
-    return ("## 6. The layered network\n\n"
+    return ("## 7. The layered network\n\n"
             "The textbook equations δ^(l−1) = φ'(s^(l−1)) ⊙ (W^(l))ᵀ δ^(l), ∂E/∂W = δ zᵀ are what reverse "
             "mode computes on a layered network: the adjoints of the pre-activations are the δs. Nothing "
             "special is needed for units outside the layered picture (convolution, pooling, dropout, "
@@ -279,8 +335,8 @@ def _layered(out: Path, notes: list[str]) -> str:
             "concatenate, the same sweep:\n\n" + cnn_picture + "\n\n### " + report + "\n")
 
 
-STOPS: list[Callable[[Path, list[str]], str]] = [_numerical, _symbolic, _forward, _reverse, _automatic,
-                                                  _layered]
+STOPS: list[Callable[[Path, list[str]], str]] = [_numerical, _symbolic, _forward, _reverse, _memory,
+                                                  _automatic, _layered]
 
 
 def run_tour(outdir: str | Path = "tour") -> Path:
@@ -298,9 +354,9 @@ def run_tour(outdir: str | Path = "tour") -> Path:
     text = ("# A tour: from finite differences to backpropagation\n\n"
             "Every picture, table and number below was computed by diffexplore when this file was written. "
             f"Stops 1 to 4 use the seed function f(x, y) = {SEED} at x = 1, y = 2; the other functions are "
-            "named where they are used: the logistic map (stop 2), the product x1·x2⋯xW (stop 4), "
-            "softplus(x·x), Newton's square root and a piecewise function (stop 5), a tanh MLP and a small "
-            "convolutional network (stop 6).\n\n" + "\n".join(sections))
+            "named where they are used: the logistic map (stop 2), the product x1·x2⋯xW (stop 4), a "
+            "chain of sines (stop 5), softplus(x·x), Newton's square root and a piecewise function (stop "
+            "6), a tanh MLP and a small convolutional network (stop 7).\n\n" + "\n".join(sections))
     if notes:
         text += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)) + "\n"
     path = out / "tour.md"

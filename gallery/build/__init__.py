@@ -7,7 +7,7 @@ deterministic, so ``tests/test_gallery.py`` can tell when the checked-in gallery
 times go only into files whose names contain ``timings`` and into images.
 
 >>> [folder for folder, _module in PARTS]
-['views', 'traces', 'swell', 'dynamic', 'nn', 'explorer', 'tour', 'imports']
+['views', 'traces', 'swell', 'memory', 'dynamic', 'nn', 'explorer', 'tour', 'imports']
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ PARTS = [
     ("views", "gallery.build.views"),
     ("traces", "gallery.build.traces"),
     ("swell", "gallery.build.swell"),
+    ("memory", "gallery.build.memory"),
     ("dynamic", "gallery.build.dynamic"),
     ("nn", "gallery.build.nn"),
     ("explorer", "gallery.build.explorer"),
