@@ -57,6 +57,14 @@ class ForwardResult:
     seed: dict
     order: list
 
+    def __repr__(self) -> str:
+        from .render.displays import forward_text
+        return forward_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import forward_html
+        return forward_html(self)
+
 
 def seed_slots(p: Plan, seed: Mapping[str, Any] | str | None) -> dict[int, Any]:
     """The tangent of each seeded variable by slot (a graph of one variable needs no seed)."""
@@ -164,6 +172,14 @@ class ReverseResult:
     def contributions(self) -> list:
         order = self.order
         return [(order[j], order[i], c) for i, _pos, j, _v, c in self._partials]
+
+    def __repr__(self) -> str:
+        from .render.displays import reverse_text
+        return reverse_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import reverse_html
+        return reverse_html(self)
 
 
 def root_seed(value: Any, seed: Any = None) -> Any:
