@@ -194,7 +194,7 @@ def test_the_page_is_the_same_bytes_in_another_process(seed_page):
 
 def test_in_jupyter_the_page_is_an_iframe_holding_it(seed_page):
     frame = seed_page._repr_html_()
-    assert frame.startswith("<iframe srcdoc=\"") and 'sandbox="allow-scripts"' in frame
+    assert "<iframe srcdoc=\"" in frame and 'sandbox="allow-scripts"' in frame
     assert html.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1)) == seed_page.html
 
 
