@@ -12,6 +12,7 @@ here computes a derivative, it only lays out what a result already holds.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from ..formula import formula
@@ -130,8 +131,8 @@ def network_html(network: Any) -> str:
              for name, node in network.nodes.items()]
     return section_html(f"network: loss {formula(network.loss, max_length=60)} "
                         f"({size(network.loss).dag_nodes:,} nodes)",
-                        table_html(["parameter", "shape", "kind"], parameters),
-                        table_html(["named node", "shape", "formula"], named))
+                        table_html(["parameter", "shape", "kind"], parameters, align=["left"] * 3),
+                        table_html(["named node", "shape", "formula"], named, align=["left"] * 3))
 
 
 def imported_html(imported: Any) -> str:
@@ -140,7 +141,8 @@ def imported_html(imported: Any) -> str:
     rows = [[name, path, number(imported.point.get(name))] for name, path in imported.names.items()]
     return section_html(f"imported from {imported.source}: {len(outputs)} output(s) "
                         f"({', '.join(_node_cell(o) for o in outputs[:3])})",
-                        table_html(["variable", f"{imported.source} path", "value at .point"], rows),
+                        table_html(["variable", f"{imported.source} path", "value at .point"], rows,
+                                   align=["left", "left", "right"]),
                         notes=imported.notes)
 
 
@@ -176,9 +178,10 @@ def trace_html(table: Any) -> str:
                for r in table.forward_rows]
     adjoint = [[r.text, table.cell(r.adds), table.cell(r.adjoint)] for r in table.adjoint_rows]
     limit = max(len(forward), len(adjoint))
-    return section_html(title, f"<p>{forward_title}</p>",
-                        table_html(["primal trace", "value", "tangent trace", "value"], forward, limit),
-                        f"<p>{reverse_title}</p>",
+    return section_html(title, f"<p>{html.escape(forward_title)}</p>",
+                        table_html(["primal trace", "value", "tangent trace", "value"], forward, limit,
+                                   align=["left", "right", "left", "right"]),
+                        f"<p>{html.escape(reverse_title)}</p>",
                         table_html(["adjoint trace", "adds", "adjoint"], adjoint, limit))
 
 
@@ -228,7 +231,8 @@ def comparison_html(comparison: Any) -> str:
     rows = [[r["variable"], r["method"], repr(r["derivative"]), f"{r['difference']:.3g}"]
             for r in comparison.rows]
     return section_html(f"value f = {comparison.value!r}",
-                        table_html(["d/d", "method", "derivative", "minus reverse"], rows))
+                        table_html(["d/d", "method", "derivative", "minus reverse"], rows,
+                                   align=["left", "left", "right", "right"]))
 
 
 def check_text(check: Any) -> str:

@@ -20,6 +20,8 @@ drawn at a lower resolution when they would pass :data:`MAX_PNG_BYTES`.
 >>> table = table_html(["x", "f(x)"], [["1", "<2>"]])
 >>> table.startswith("<table>"), "&lt;2&gt;" in table, "<2>" in table
 (True, True, False)
+>>> table.count('style="text-align: left;"'), table.count('style="text-align: right;"')
+(2, 2)
 """
 
 from __future__ import annotations
@@ -61,9 +63,13 @@ NOTEBOOK_DPI = 96
 MAX_PNG_BYTES = 250_000
 #: Resolution of plots shown under their table.
 FIGURE_DPI = 90
+#: The widest a drawing is declared, in pt (900 CSS pixels: a notebook cell's width). Notebooks show an
+#: SVG as an image of its declared size, so a wider drawing is declared smaller, to scale: the SVG
+#: stays sharp when zoomed.
+CELL_WIDTH_PT = 675.0
 
 _SVG_START = re.compile(r"<svg\b")
-_SVG_TAG = re.compile(r"<svg\b[^>]*>", re.S)
+_SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
 def one_line(kind: str, *facts: str) -> str:
@@ -92,10 +98,16 @@ def _cut(rows: list[list[str]], columns: int, limit: int = MAX_ROWS) -> list[lis
     return rows[:limit] + [[f"… {len(rows) - limit:,} more rows"] + [""] * (columns - 1)]
 
 
-def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = MAX_ROWS) -> str:
-    """An HTML table (every cell escaped; after ``limit`` rows, one row says how many are left out)."""
+def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = MAX_ROWS,
+               align: Sequence[str] | None = None) -> str:
+    """An HTML table (every cell escaped; after ``limit`` rows, one row says how many are left out).
+    ``align`` gives each column's ``left`` or ``right`` (default: the first left, the others right, as
+    for a name and its numbers); left is written out too, since notebooks right-align cells."""
     body = _cut([[str(cell) for cell in row] for row in rows], len(headers), limit)
-    return tabulate(body, headers=list(headers), tablefmt="html", disable_numparse=True)
+    align = list(align) if align is not None else ["left"] + ["right"] * (len(headers) - 1)
+    table = tabulate(body, headers=list(headers), tablefmt="html", disable_numparse=True, colalign=align)
+    left = ' style="text-align: left;">'
+    return table.replace("<td>", "<td" + left).replace("<th>", "<th" + left)
 
 
 def table_markdown(headers: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = MAX_ROWS) -> str:
@@ -157,16 +169,23 @@ def png_html(png: bytes, alt: str, css_class: str = "") -> str:
 # ---- drawings ------------------------------------------------------------------------------------
 
 
-def scaled_svg(svg: str) -> str:
-    """Graphviz's SVG from its ``<svg>`` tag on (no XML prolog), scaled down to the cell's width: its
-    natural size stays in ``width``/``height`` (what an ``<img>`` uses) and CSS keeps it within the
-    cell where it is inlined.
+def scaled_svg(svg: str, max_width: float = CELL_WIDTH_PT) -> str:
+    """Graphviz's SVG from its ``<svg>`` tag on (no XML prolog), scaled down to a cell's width: a
+    drawing wider than ``max_width`` pt is declared that wide (its ``viewBox`` scales the picture, which
+    an ``<img>`` shows at the declared size), and CSS keeps it within the cell where it is inlined.
 
-    >>> scaled_svg('<?xml version="1.0"?>\\n<svg width="800pt" height="90pt" viewBox="0 0 800 90"></svg>')
-    '<svg style="max-width: 100%; height: auto" width="800pt" height="90pt" viewBox="0 0 800 90"></svg>'
+    >>> scaled_svg('<?xml version="1.0"?>\\n<svg width="1350pt" height="90pt" viewBox="0 0 1350 90"></svg>')
+    '<svg style="max-width: 100%; height: auto" width="675pt" height="45pt" viewBox="0 0 1350 90"></svg>'
+    >>> scaled_svg('<svg width="80pt" height="90pt" viewBox="0 0 80 90"></svg>')[43:]
+    'width="80pt" height="90pt" viewBox="0 0 80 90"></svg>'
     """
     start = _SVG_START.search(svg)
     svg = svg[start.start():] if start else svg
+    size = _SVG_SIZE.match(svg)
+    if size and float(size.group(1)) > max_width:
+        width, height = float(size.group(1)), float(size.group(2))
+        declared = f'<svg width="{max_width:g}pt" height="{height * max_width / width:.6g}pt"'
+        svg = declared + svg[size.end():]
     return svg.replace("<svg", '<svg style="max-width: 100%; height: auto"', 1)
 
 
@@ -243,7 +262,7 @@ def page_html_inline(page: str, png: bytes | None, height: int, title: str) -> s
              'sandbox="allow-scripts"></iframe>')
     if png is None:
         return frame
-    return ("<style>.diffexplore-static-view { display: none; }</style>" + frame
+    return ("<style>.diffexplore-static-view { display: none !important; }</style>" + frame
             + png_html(png, f"{title}: a static picture of the first view", "diffexplore-static-view"))
 
 
