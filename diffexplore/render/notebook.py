@@ -250,7 +250,8 @@ def code_html(source: str, limit: int = 400) -> str:
         from pygments.lexers import PythonLexer
     except ImportError:
         return f"<pre>{html.escape(source)}</pre>"
-    return highlight(source, PythonLexer(), HtmlFormatter(noclasses=True, nobackground=True))
+    return highlight(source, PythonLexer(), HtmlFormatter(noclasses=True, nobackground=True,
+                                                          prestyles="font-family: monospace"))
 
 
 def srcdoc(page: str) -> str:
