@@ -26,7 +26,6 @@ from .notebook import (
     png_html,
     section_html,
     table_html,
-    table_markdown,
     value_rows,
 )
 
@@ -62,7 +61,7 @@ def _memory_note(result: Any) -> list[str]:
 
 def forward_text(result: Any) -> str:
     """ForwardResult: value, tangent, seed, nodes."""
-    seed = _entries({k: v for k, v in result.seed.items()}) if result.seed else "no seed"
+    seed = _entries(result.seed) if result.seed else "no seed"
     return one_line("ForwardResult", f"value {number(result.value, 4)}",
                     f"tangent {number(result.tangent, 4)} for the seed {seed}", f"{len(result.order)} nodes")
 
@@ -198,8 +197,10 @@ def plot_bundle(heading: str, headers: list[str], rows: list[list[str]], markdow
 
 def sweep_text(sweep: Any) -> str:
     """StepSweep: the function, the steps, the best central step."""
-    best = "; ".join(f"best {s} h = {sweep.best[s][0]:.1e} (error {sweep.best[s][1]:.1e})"
-                     for s in sweep.schemes if s == "central") or ""
+    best = ""
+    if "central" in sweep.best:
+        step, error = sweep.best["central"]
+        best = f"best central h = {step:.1e} (error {error:.1e})"
     return one_line("StepSweep", f"d/d{sweep.wrt} of {sweep.function[:60]}", f"{len(sweep.steps)} steps h",
                     best)
 
@@ -239,11 +240,6 @@ def check_text(check: Any) -> str:
     """GradCheck: the point and the largest differences."""
     worst = ", ".join(f"{mode} order {k}: {e:.2g}" for (mode, k), e in check.errors.items())
     return one_line("GradCheck", f"passed at {_entries(check.point)}", f"largest differences {worst}")
-
-
-def markdown_of(headers: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table (for results whose own ``to_markdown`` does not exist)."""
-    return table_markdown(headers, rows)
 
 
 # ---- the explorer -----------------------------------------------------------------------------------
