@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ WINDOW_VIEWS = ("original",)
 class Explorer:
     """An explorer page: ``html`` (the whole file), ``steps`` (what each step shows), ``notes`` (views
     drawn as size tables, seeds left out, a missing ``dot``, a level of detail), ``title`` (f and the
-    point) and ``first_view`` (the drawing of the original view, the page's static stand-in).
+    point) and ``first_view`` (draws the original view, the page's static stand-in, when called: only a
+    notebook display needs it).
     ``save(path)`` writes the file; in Jupyter the page displays itself inline, with a PNG of its first
     view where its script cannot run (an untrusted notebook, a static renderer)."""
 
@@ -77,7 +79,7 @@ class Explorer:
     steps: list[dict]
     notes: list[str] = field(default_factory=list)
     title: str = ""
-    first_view: Any = None
+    first_view: Callable[[], Any] | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the page to ``path`` (UTF-8) and return the path.
@@ -248,7 +250,8 @@ def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
                      results=_results(order_of_f, names, lines, forwards, result, digits, exact=not windowed),
                      notes=notes + render_notes, version=__version__, detail=detail)
     detail_notes = [_detail_note(len(order_of_f))] if windowed else []
-    first_view = render(f, point, views="original", max_nodes=min(max_nodes, DETAIL_NODES), digits=digits)
+    first_view = partial(render, f, point, views="original", max_nodes=min(max_nodes, DETAIL_NODES),
+                         digits=digits)
     return Explorer(html=page, steps=script.steps, notes=notes + render_notes + detail_notes,
                     title=f"f = {formula(f, max_length=60)} at {point_text(point, digits)}",
                     first_view=first_view)

@@ -252,6 +252,11 @@ def explorer_text(page: Any) -> str:
 
 
 def explorer_bundle(page: Any, height: int) -> dict[str, Any]:
-    """Explorer: the page in a sandboxed iframe, a static PNG of its first view, a short text."""
-    return page_bundle(page.html, drawing_png(page.first_view), height, "diffexplore explorer",
-                       explorer_text(page))
+    """Explorer: the page in a sandboxed iframe, a static PNG of its first view (none when it cannot be
+    drawn: the page still shows), a short text."""
+    from ..errors import DiffexploreError
+    try:
+        png = drawing_png(page.first_view()) if page.first_view is not None else None
+    except DiffexploreError:
+        png = None
+    return page_bundle(page.html, png, height, "diffexplore explorer", explorer_text(page))
