@@ -17,6 +17,7 @@ from typing import Any
 
 from ..formula import formula
 from .notebook import (
+    MAX_ROWS,
     code_html,
     drawing_png,
     figure_png,
@@ -33,6 +34,8 @@ from .notebook import (
 TEXT_ENTRIES = 4
 #: Characters of a node's formula in a table.
 CELL_FORMULA = 48
+#: Lines of each sweep a trace table shows in a notebook (a 497-node graph has 497 and 662).
+TRACE_ROWS = 1000
 
 
 def _entries(values: dict, digits: int = 4) -> str:
@@ -49,6 +52,15 @@ def _entries(values: dict, digits: int = 4) -> str:
 
 def _node_cell(node: Any) -> str:
     return formula(node, max_length=CELL_FORMULA)
+
+
+def _node_rows(order: list, columns: list) -> list[list[str]]:
+    """One row per node, ``[formula, column(node) ...]``, for the first :data:`MAX_ROWS` nodes only (a
+    million-node result is not written out to be cut), then a row saying how many more there are."""
+    rows = [[_node_cell(n)] + [number(column[n]) for column in columns] for n in order[:MAX_ROWS]]
+    if len(order) > MAX_ROWS:
+        rows.append([f"… {len(order) - MAX_ROWS:,} more nodes"] + [""] * len(columns))
+    return rows
 
 
 # ---- evaluators' results ---------------------------------------------------------------------------
@@ -68,11 +80,11 @@ def forward_text(result: Any) -> str:
 
 def forward_html(result: Any) -> str:
     """ForwardResult: value and tangent, then every node's primal and tangent."""
-    tangents = result.tangents
-    rows = [[_node_cell(n), number(result.primals[n]), number(tangents.get(n, 0.0))] for n in result.order]
+    tangents = {n: result.tangents.get(n, 0.0) for n in result.order[:MAX_ROWS]}
+    rows = _node_rows(result.order, [result.primals, tangents])
     seed = _entries(result.seed) if result.seed else "no seed"
     return section_html(f"forward mode: value {number(result.value)}, tangent {number(result.tangent)} "
-                        f"(seed {seed})", table_html(["node", "primal v", "tangent v̇"], rows),
+                        f"(seed {seed})", table_html(["node", "primal v", "tangent v̇"], rows, MAX_ROWS + 1),
                         notes=_memory_note(result))
 
 
@@ -84,12 +96,10 @@ def reverse_text(result: Any) -> str:
 
 def reverse_html(result: Any) -> str:
     """ReverseResult: value and gradient, then every node's primal and adjoint."""
-    adjoints = result.adjoints
-    primals = result.primals
-    rows = [[_node_cell(n), number(primals[n]), number(adjoints[n])] for n in result.order]
+    rows = _node_rows(result.order, [result.primals, result.adjoints])
     return section_html(f"reverse mode: value {number(result.value)}",
                         table_html(["variable", "∂f/∂variable"], value_rows(result.gradient)),
-                        table_html(["node", "primal v", "adjoint v̄ = ∂f/∂v"], rows),
+                        table_html(["node", "primal v", "adjoint v̄ = ∂f/∂v"], rows, MAX_ROWS + 1),
                         notes=_memory_note(result))
 
 
@@ -176,7 +186,7 @@ def trace_html(table: Any) -> str:
     forward = [[r.primal_text, table.cell(r.primal), r.tangent_text, table.cell(r.tangent)]
                for r in table.forward_rows]
     adjoint = [[r.text, table.cell(r.adds), table.cell(r.adjoint)] for r in table.adjoint_rows]
-    limit = max(len(forward), len(adjoint))
+    limit = TRACE_ROWS
     return section_html(title, f"<p>{html.escape(forward_title)}</p>",
                         table_html(["primal trace", "value", "tangent trace", "value"], forward, limit,
                                    align=["left", "right", "left", "right"]),
