@@ -282,6 +282,10 @@ class Compiled:
         return (f"<Compiled d/d({', '.join(self.wrt)}): {forward} forward lines, {reverse} reverse lines; "
                 "print(c.source) to read it>")
 
+    def _repr_html_(self) -> str:
+        from .render.displays import compiled_html
+        return compiled_html(self)
+
 
 def _getter(keys: list) -> Callable[[Any], tuple]:
     """A function that takes the entries ``keys`` of a list or dict, as a tuple."""

@@ -70,6 +70,14 @@ class ForwardResult:
             self._memory = measure_forward(*self._memory)
         return self._memory
 
+    def __repr__(self) -> str:
+        from .render.displays import forward_text
+        return forward_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import forward_html
+        return forward_html(self)
+
 
 def seed_slots(p: Plan, seed: Mapping[str, Any] | str | None) -> dict[int, Any]:
     """The tangent of each seeded variable by slot (a graph of one variable needs no seed)."""
@@ -189,6 +197,14 @@ class ReverseResult:
     def contributions(self) -> list:
         order = self.order
         return [(order[j], order[i], c) for i, _pos, j, _v, c in self._partials]
+
+    def __repr__(self) -> str:
+        from .render.displays import reverse_text
+        return reverse_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import reverse_html
+        return reverse_html(self)
 
 
 def root_seed(value: Any, seed: Any = None) -> Any:

@@ -213,10 +213,11 @@ class Node:
     __eq__ = object.__eq__
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """Jupyter: draw the graph (falls back to text when rendering is unavailable)."""
+        """Jupyter: the node drawn as itself, titled with its own formula (SVG and PNG); text when
+        rendering is unavailable."""
         try:
-            from .render import render
-            return render(self)._repr_mimebundle_(include, exclude)
+            from .render.notebook import node_bundle
+            return node_bundle(self)
         except Exception:  # pragma: no cover - display must never fail
             return {"text/plain": repr(self)}
 
@@ -534,6 +535,10 @@ class Size:
         """The four measures; a tree count of 10¹⁵ or more as a mantissa and a power of ten."""
         tree = self.tree.exact if self.tree.exact is not None else self.tree.text()
         return f"Size(dag_nodes={self.dag_nodes}, tree_nodes={tree}, ops={self.ops}, depth={self.depth})"
+
+    def _repr_html_(self) -> str:
+        from .render.displays import size_html
+        return size_html(self)
 
     @property
     def tree_log10(self) -> float:

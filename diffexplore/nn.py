@@ -88,6 +88,14 @@ class Network:
     def depth(self) -> int:
         return sum(1 for k in self.nodes if k.startswith("s") and k[1:].isdigit())
 
+    def __repr__(self) -> str:
+        from .render.displays import network_text
+        return network_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import network_html
+        return network_html(self)
+
 
 def _data(value: Any, name: str, shape: tuple) -> Node:
     """A variable when no value is given (supplied at evaluation), else a constant of the data."""
@@ -219,6 +227,14 @@ class TextbookBackprop:
     deltas: list[np.ndarray]
     weight_gradients: list[np.ndarray]
     bias_gradients: list[np.ndarray]
+
+    def __repr__(self) -> str:
+        from .render.displays import backprop_text
+        return backprop_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import backprop_html
+        return backprop_html(self)
 
 
 def textbook_backprop(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray,

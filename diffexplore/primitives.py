@@ -149,6 +149,10 @@ class GradCheck:
         worst = ", ".join(f"{mode} order {k}: {e:.2g}" for (mode, k), e in self.errors.items())
         return f"gradient check passed at {self.point} (largest differences: {worst})"
 
+    def __repr__(self) -> str:
+        from .render.displays import check_text
+        return check_text(self)
+
 
 def check_grads(f: Node | Callable | str, at: Mapping[str, Any] | Sequence[float] | float,
                 modes: Sequence[str] = ("forward", "reverse"), order: int = 1,

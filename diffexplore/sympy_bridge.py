@@ -521,8 +521,24 @@ def _cse_text(node: Node) -> str:
     return "\n".join(lines)
 
 
-def latex(node: Node) -> str:
-    """The LaTeX of a graph's expression (through SymPy).
+class Latex(str):
+    """LaTeX text that Jupyter typesets (``text/latex``); otherwise an ordinary ``str``.
+
+    >>> text = Latex("x^{2}")
+    >>> text == "x^{2}", isinstance(text, str)
+    (True, True)
+    >>> print(text._repr_latex_())
+    $\\displaystyle x^{2}$
+    """
+
+    __slots__ = ()
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self}$"
+
+
+def latex(node: Node) -> Latex:
+    """The LaTeX of a graph's expression (through SymPy), a ``str`` that Jupyter typesets.
 
     A graph deeper than :data:`SYMPY_MAX_DEPTH`, or whose expression written out as a tree has more than
     :data:`LATEX_MAX_TREE` nodes, is refused with an error naming its size.
@@ -532,7 +548,7 @@ def latex(node: Node) -> str:
     'e^{\\\\sin{\\\\left(x y \\\\right)}}'
     """
     check_depth(node, "latex")
-    return deep_call(_latex_text, (node,))
+    return Latex(deep_call(_latex_text, (node,)))
 
 
 def _latex_text(node: Node) -> str:

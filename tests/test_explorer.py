@@ -194,8 +194,8 @@ def test_the_page_is_the_same_bytes_in_another_process(seed_page):
 
 def test_in_jupyter_the_page_is_an_iframe_holding_it(seed_page):
     frame = seed_page._repr_html_()
-    assert frame.startswith("<iframe srcdoc=\"") and 'sandbox="allow-scripts"' in frame
-    assert html.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1)) == seed_page.html
+    assert "<iframe srcdoc='" in frame and 'sandbox="allow-scripts"' in frame
+    assert html.unescape(re.search(r"srcdoc='([^']*)'", frame).group(1)) == seed_page.html
 
 
 def test_array_graphs_step_one_operation_at_a_time_and_match_finite_differences():

@@ -127,7 +127,8 @@ def test_best_step_table_and_plot(exp_sweep, tmp_path):
     assert "| central difference |" in md and "6.06e-06" in md and md == exp_sweep.to_markdown()
     rows = exp_sweep.to_csv().splitlines()
     assert len(rows) == 62 and rows[0].startswith("h,forward_derivative")
-    path = exp_sweep.plot(tmp_path / "steps.png")
+    path = tmp_path / "steps.png"
+    exp_sweep.plot(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -50,5 +50,6 @@ def run(args) -> int:
                        repeats=args.repeats, progress=args.times)
     print(table.to_text())
     if args.plot:
-        print(f"\nwrote {table.plot(args.plot)}")
+        table.plot(args.plot)
+        print(f"\nwrote {args.plot}")
     return 0

@@ -40,5 +40,6 @@ def run(args) -> int:
     if args.csv:
         print(f"\nwrote {write_text(args.csv, sweep.to_csv())}")
     if args.plot:
-        print(f"{'' if args.csv else chr(10)}wrote {sweep.plot(args.plot)}")
+        sweep.plot(args.plot)
+        print(f"{'' if args.csv else chr(10)}wrote {args.plot}")
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from ..evaluate import ForwardResult, ReverseResult, forward, reverse
 from ..formula import formula
 from ..graph import Node, nodes
 from ..inputs import as_point
-from ..render import DEFAULT_MAX_NODES
+from ..render import DEFAULT_MAX_NODES, render
 from ..render.labels import format_value, short_names
 from ..render.views import point_text
 from .lines import Lines, sweep_lines
@@ -68,12 +69,17 @@ WINDOW_VIEWS = ("original",)
 @dataclass
 class Explorer:
     """An explorer page: ``html`` (the whole file), ``steps`` (what each step shows), ``notes`` (views
-    drawn as size tables, seeds left out, a missing ``dot``, a level of detail). ``save(path)`` writes
-    the file; in Jupyter the page displays itself inline."""
+    drawn as size tables, seeds left out, a missing ``dot``, a level of detail), ``title`` (f and the
+    point) and ``first_view`` (draws the original view, the page's static stand-in, when called: only a
+    notebook display needs it).
+    ``save(path)`` writes the file; in Jupyter the page displays itself inline, with a PNG of its first
+    view where its script cannot run (an untrusted notebook, a static renderer)."""
 
     html: str
     steps: list[dict]
     notes: list[str] = field(default_factory=list)
+    title: str = ""
+    first_view: Callable[[], Any] | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the page to ``path`` (UTF-8) and return the path.
@@ -91,12 +97,18 @@ class Explorer:
             raise DiffexploreError(f"cannot write the page to {str(path)!r}: {exc.strerror or exc}") from None
         return path
 
+    def __repr__(self) -> str:
+        from ..render.displays import explorer_text
+        return explorer_text(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: the page in a sandboxed iframe (its script, styles and ids apart from the notebook's),
+        a PNG of its first view, and a short text."""
+        from ..render.displays import explorer_bundle
+        return explorer_bundle(self, NOTEBOOK_HEIGHT)
+
     def _repr_html_(self) -> str:
-        """Jupyter: the page in an iframe, so its script, styles and ids stay apart from the notebook's."""
-        import html
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="diffexplore explorer" '
-                f'style="width: 100%; height: {NOTEBOOK_HEIGHT}px; border: 1px solid #d1d5db" '
-                'sandbox="allow-scripts"></iframe>')
+        return self._repr_mimebundle_()["text/html"]
 
 
 def _inputs(f: Node, order: list[Node], point: Mapping[str, Any]) -> tuple[list[str], dict[str, tuple]]:
@@ -242,4 +254,8 @@ def explore(f: Node | str | Callable, at: Mapping[str, Any] | None = None,
                      results=_results(order_of_f, names, lines, forwards, result, digits, exact=not windowed),
                      notes=notes + render_notes, version=__version__, detail=detail)
     detail_notes = [_detail_note(len(order_of_f))] if windowed else []
-    return Explorer(html=page, steps=script.steps, notes=notes + render_notes + detail_notes)
+    first_view = partial(render, f, point, views="original", max_nodes=min(max_nodes, DETAIL_NODES),
+                         digits=digits)
+    return Explorer(html=page, steps=script.steps, notes=notes + render_notes + detail_notes,
+                    title=f"f = {formula(f, max_length=60)} at {point_text(point, digits)}",
+                    first_view=first_view)

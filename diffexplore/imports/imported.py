@@ -58,6 +58,10 @@ class Imported:
                 f"{len(self.names)} variables ({', '.join(list(self.names)[:4])}"
                 f"{', …' if len(self.names) > 4 else ''})>")
 
+    def _repr_html_(self) -> str:
+        from ..render.displays import imported_html
+        return imported_html(self)
+
 
 def variable_names(paths: Sequence[str], taken: Sequence[str] = ()) -> list[str]:
     """An identifier for each framework path: non-identifier characters become ``_`` (runs collapsed,

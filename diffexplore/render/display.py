@@ -1,8 +1,9 @@
 """Show: a drawing as an object (notebook display) and as a file (SVG, PNG, PDF or DOT text).
 
 :class:`Drawing` is a :class:`graphviz.Digraph` that also carries the notes of rendering (which views
-were summarised, and why). In Jupyter it displays itself as SVG; without the ``dot`` program it falls
-back to its DOT text and the install hint instead of failing. :func:`write_drawing` picks the format from the
+were summarised, and why). In Jupyter it displays itself as SVG with a PNG beside it
+(:mod:`.notebook`); without the ``dot`` program it falls back to its DOT text and the install hint
+instead of failing. :func:`write_drawing` picks the format from the
 file extension and, when ``dot`` is missing, still writes the DOT text and raises
 :class:`~diffexplore.errors.DotNotFound` saying how to install Graphviz.
 """
@@ -54,12 +55,15 @@ class Drawing(graphviz.Digraph):
         duplicate.notes = list(self.notes)
         return duplicate
 
+    def __repr__(self) -> str:
+        from .notebook import drawing_text
+        return drawing_text(self)
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
-        """Jupyter: SVG when ``dot`` is installed, else the DOT text and how to install ``dot``."""
-        try:
-            return super()._repr_mimebundle_(include, exclude, **kwargs)
-        except graphviz.ExecutableNotFound:
-            return {"text/plain": f"{install_hint()}.\n\n{self.source}"}
+        """Jupyter: SVG scaled to the cell with a PNG beside it; without ``dot``, the DOT text and how to
+        install ``dot``."""
+        from .notebook import drawing_bundle
+        return drawing_bundle(self, repr(self))
 
 
 #: Seconds Graphviz may take to lay out one drawing (dot's layout is superlinear: a graph whose every

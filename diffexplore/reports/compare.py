@@ -33,6 +33,14 @@ class MethodComparison:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        from ..render.displays import comparison_text
+        return comparison_text(self)
+
+    def _repr_html_(self) -> str:
+        from ..render.displays import comparison_html
+        return comparison_html(self)
+
 
 def compare_methods(f: Node, at: Mapping[str, float],
                     methods: Sequence[str] | None = None) -> MethodComparison:

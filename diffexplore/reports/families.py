@@ -157,6 +157,9 @@ class Family:
     min_size: int = 1
     label: Callable[[int], str] | None = field(default=None)
 
+    def __repr__(self) -> str:
+        return f"<Family {self.name}: {self.description}; sizes n >= {self.min_size}>"
+
     def check_sizes(self, sizes: Sequence[int]) -> list[int]:
         """The sizes as a list, with an error naming a size this family cannot build."""
         checked = []

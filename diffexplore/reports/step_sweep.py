@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tabulate import tabulate
@@ -39,6 +39,9 @@ from ..graph import Node, free_variables, size, variable
 from ..inputs import as_point
 from ..numeric import EPS, SCHEMES, default_step, difference
 from ..output_paths import check_output_path, plot_extensions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["step_sweep", "StepSweep", "DEFAULT_STEPS", "ERROR_FLOOR", "cost_table", "CostTable",
            "COST_FUNCTIONS", "COST_METHODS"]
@@ -130,15 +133,14 @@ class StepSweep:
                                                 for a in (self.derivatives[s], self.errors[s])])
         return out.getvalue()
 
-    def plot(self, path: str | Path, title: str | None = None) -> Path:
-        """Draw error against step (log-log), one line per scheme, best and default steps marked, into
-        ``path`` (an image format Matplotlib writes, in an existing folder; otherwise an error)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        path = check_output_path(path, plot_extensions(), "plot")
-        fig, ax = plt.subplots(figsize=(8, 5.2), dpi=130)
+    def plot(self, path: str | Path | None = None, title: str | None = None) -> Figure:
+        """Error against step (log-log), one line per scheme, best and default steps marked: a Matplotlib
+        ``Figure`` (pyplot and its backend are left alone), also written to ``path`` when one is given
+        (an image format Matplotlib writes, in an existing folder; otherwise an error)."""
+        if path is not None:
+            path = check_output_path(path, plot_extensions(), "plot")
+        fig = _figure(figsize=(8, 5.2), dpi=130)
+        ax = fig.subplots()
         h = self.steps
         floored = False
         for s in self.schemes:
@@ -175,8 +177,19 @@ class StepSweep:
         ax.set_ylim(ERROR_FLOOR / 3, None)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-        _save(fig, path)
-        return path
+        if path is not None:
+            _save(fig, path)
+        return fig
+
+    def __repr__(self) -> str:
+        from ..render.displays import sweep_text
+        return sweep_text(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: the best-step table with the error plot under it (HTML), Markdown, the plot as PNG."""
+        from ..render.displays import plot_bundle
+        return plot_bundle(self._title(), self._HEADERS, self._rows(), self.to_markdown(), self.plot(),
+                           repr(self))
 
     def _default_label(self) -> str:
         off = [f"{s} h = {self.default_step[s]:.0e}, error {_e(self.default_error[s])}"
@@ -203,15 +216,21 @@ class StepSweep:
                       linestyle=style, linewidth=1.2, label=f"slope {slope}: {scheme} truncation ∝ {power}")
 
 
-def _save(fig, path: Path, tight: bool = True) -> None:
-    """Save and close a figure, with an error naming the file if the system refuses."""
-    import matplotlib.pyplot as plt
+def _figure(**options) -> Figure:
+    """A Matplotlib figure drawn by the Agg canvas, outside pyplot (no backend or global state touched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    figure = Figure(**options)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(fig: Figure, path: Path, tight: bool = True) -> None:
+    """Save a figure, with an error naming the file if the system refuses."""
     try:
         fig.savefig(path, bbox_inches="tight" if tight else None)
     except OSError as exc:
         raise DiffexploreError(f"cannot write the plot to {str(path)!r}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
 
 
 def _choose(f: Node, wrt: str | None) -> str:
@@ -425,6 +444,16 @@ class CostTable:
             rows.append([str(r.width)] + [_g(1e3 * r.seconds[m], 3) for m in self.methods] + [_g(ratio, 3)])
         return headers, rows
 
+    def __repr__(self) -> str:
+        from ..render.displays import cost_text
+        return cost_text(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: the counts table with the cost plot under it (HTML), Markdown, the plot as PNG."""
+        from ..render.displays import plot_bundle
+        return plot_bundle(self._explanation(), self._count_headers(), self._count_rows(), self.to_markdown(),
+                           self.plot(), repr(self))
+
     def timings_text(self) -> str:
         """Measured times (median of ``repeats`` runs) as a terminal table."""
         headers, rows = self._timing_rows()
@@ -440,17 +469,16 @@ class CostTable:
                 + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True,
                            colalign=["right"] * len(headers)) + "\n")
 
-    def plot(self, path: str | Path) -> Path:
-        """Operations (left) and, when measured, times (right) against W, log-log, with W and W² guides,
-        into ``path`` (an image format Matplotlib writes, in an existing folder; otherwise an error)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        path = check_output_path(path, plot_extensions(), "plot")
+    def plot(self, path: str | Path | None = None) -> Figure:
+        """Operations (left) and, when measured, times (right) against W, log-log, with W and W² guides:
+        a Matplotlib ``Figure`` (pyplot and its backend are left alone), also written to ``path`` when one
+        is given (an image format Matplotlib writes, in an existing folder; otherwise an error)."""
+        if path is not None:
+            path = check_output_path(path, plot_extensions(), "plot")
         timed = [r for r in self.rows if r.seconds]
         panels = 2 if timed else 1
-        fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.8), dpi=130, squeeze=False)
+        fig = _figure(figsize=(6.2 * panels, 4.8), dpi=130)
+        axes = fig.subplots(1, panels, squeeze=False)
         widths = np.array([r.width for r in self.rows], dtype=float)
         styles = {"numeric forward difference": ("tab:blue", "o"),
                   "numeric central difference": ("tab:cyan", "s"),
@@ -478,8 +506,9 @@ class CostTable:
             ax.legend(fontsize=8, loc="upper left")
         fig.suptitle(f"Cost of the full gradient of {self.function}", fontsize=11)
         fig.tight_layout()
-        _save(fig, path, tight=False)
-        return path
+        if path is not None:
+            _save(fig, path, tight=False)
+        return fig
 
     @staticmethod
     def _guides(ax, widths: np.ndarray, reverse: list[float]) -> None:

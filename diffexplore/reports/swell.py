@@ -34,7 +34,7 @@ import timeit
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 from tqdm import tqdm
@@ -57,6 +57,9 @@ from ..symbolic import diff, gradient_graph
 from ..sympy_bridge import run_with_timeout, sympy_cse_size, sympy_diff_size
 from . import families
 from .operation_counts import OperationCounts, operation_counts
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["swell", "SwellReport", "Column", "COLUMNS", "OperationCounts", "operation_counts",
            "parse_sizes", "format_seconds", "FORMATS", "MAX_SIZES", "MAX_WORK",
@@ -525,13 +528,27 @@ class SwellReport:
             raise DiffexploreError(f"cannot write the report to {str(path)!r}: {reason}") from None
         return path
 
-    def plot(self, path: str | Path, logx: bool = False) -> Path:
-        """Sizes (and times, when measured) against n on log scales, written to ``path`` (.png, .svg, .pdf).
+    def plot(self, path: str | Path | None = None, logx: bool = False) -> Figure:
+        """Sizes (and times, when measured) against n on log scales: a Matplotlib ``Figure`` (pyplot and
+        its backend are left alone), also written to ``path`` (.png, .svg, .pdf) when one is given.
 
         Trees are solid lines, shared DAGs dashed, AD operation counts dotted; series with identical
         values are drawn once with both names.
         """
-        return _plot(self, check_output_path(path, plot_extensions(), "plot"), logx=logx)
+        if path is not None:
+            path = check_output_path(path, plot_extensions(), "plot")
+        return _plot(self, path, logx=logx)
+
+    def __repr__(self) -> str:
+        from ..render.displays import swell_text
+        return swell_text(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: the sizes table with the plot under it (HTML), the Markdown report, the plot as PNG."""
+        from ..render.displays import plot_bundle
+        headers, rows = self._table(self._parts("all")[0])
+        return plot_bundle(f"{self.family}: {self.description}", headers, rows, self.to_markdown(),
+                           self.plot(), repr(self), self.notes)
 
 
 # ---- the plot ---------------------------------------------------------------------------------------
@@ -585,7 +602,7 @@ def _draw(axes, report: SwellReport, series: dict, ns: list[int], log_values: bo
                   linewidth=1.8, label=" = ".join(labels))
 
 
-def _plot(report: SwellReport, path: Path, logx: bool) -> Path:
+def _plot(report: SwellReport, path: Path | None, logx: bool) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
@@ -626,11 +643,13 @@ def _plot(report: SwellReport, path: Path, logx: bool) -> Path:
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=9, frameon=False,
                     title=_LEGEND_TITLES[axes is panels[0]], title_fontsize=9)
     figure.suptitle(f"Expression swell: {report.family}  ({report.description})", fontsize=12)
+    if path is None:
+        return figure
     try:
         figure.savefig(path, dpi=110)
     except OSError as exc:
         raise DiffexploreError(f"cannot write the plot to {str(path)!r}: {exc.strerror or exc}") from None
-    return path
+    return figure
 
 
 # ---- the entry point ---------------------------------------------------------------------------------

@@ -28,7 +28,21 @@ from ..symbolic import diff
 from .families import SEED, logistic, seed_example, small_cnn, textbook_mlp
 
 __all__ = ["run_tour", "SEED", "STOPS", "FORWARD_POINTS", "LOGISTIC_SIZES", "SIMPLIFY_STEPS",
-           "piecewise", "newton_sqrt", "exact_derivative"]
+           "piecewise", "newton_sqrt", "exact_derivative", "DRAWINGS", "SWELL_SIZES", "COST_WIDTHS"]
+
+#: The tour's drawings, by file name: the graph drawn (``seed``: the seed example; ``mlp`` and ``cnn``:
+#: the networks of stop 7) and the options of ``dx.render``. The notebook (``tour_notebook``) draws these.
+DRAWINGS = {
+    "2-symbolic": ("seed", {"wrt": "x", "views": ("original", "symbolic")}),
+    "3-forward": ("seed", {"views": ("tangent",), "seed": "x"}),
+    "4-reverse": ("seed", {"views": ("adjoint",)}),
+    "5-memory-adjoints": ("seed", {"views": ("adjoint",), "memory": True}),
+    "7-mlp-adjoints": ("mlp", {"views": ("adjoint",)}),
+    "7-cnn-adjoints": ("cnn", {"views": ("adjoint",)}),
+}
+#: Steps n of the logistic map in the swell report of stop 2, and the widths W of stop 4's cost table.
+SWELL_SIZES = range(1, 9)
+COST_WIDTHS = (1, 10, 100)
 
 #: Points of the seed example where forward mode and differences are compared with the exact derivative.
 FORWARD_POINTS = ({"x": 1.0, "y": 2.0}, {"x": 0.3, "y": -1.7}, {"x": 2.5, "y": 0.4})
@@ -42,10 +56,12 @@ TRACED_AT = {"x": 0.5}
 OTHER_SIDE = {"x": 3.0}
 
 
-def _draw(f: Node, path: Path, notes: list[str], **options) -> str:
-    """Render to DOT text, SVG and PNG; without ``dot`` the DOT text is still written and the tour goes on."""
+def _draw(f: Node, at: dict, out: Path, name: str, notes: list[str]) -> str:
+    """Render drawing ``name`` of :data:`DRAWINGS` to DOT text, SVG and PNG; without ``dot`` the DOT text
+    is still written and the tour goes on."""
     from ..render import render, write_drawing
-    drawing = render(f, **options)
+    path = out / name
+    drawing = render(f, at=at, **DRAWINGS[name][1])
     write_drawing(drawing, path.with_suffix(".dot"))
     try:
         write_drawing(drawing, path.with_suffix(".svg"))
@@ -98,8 +114,8 @@ def _symbolic(out: Path, notes: list[str]) -> str:
     f, at = seed_example()
     raw, pruned = diff(f, "x", prune=False), diff(f, "x")
     shared = [n for n in nodes(pruned) if n in set(nodes(f)) and not n.is_constant]
-    picture = _draw(f, out / "2-symbolic", notes, at=at, wrt="x", views=("original", "symbolic"))
-    report = swell("logistic", range(1, 9), sympy=False, timings=False, progress=False)
+    picture = _draw(f, at, out, "2-symbolic", notes)
+    report = swell("logistic", SWELL_SIZES, sympy=False, timings=False, progress=False)
     report.plot(out / "2-swell-logistic.png")
     (out / "2-swell-logistic.md").write_text(report.to_markdown(), encoding="utf-8")
 
@@ -155,7 +171,7 @@ def _symbolic(out: Path, notes: list[str]) -> str:
 def _forward(out: Path, notes: list[str]) -> str:
     from .trace_table import trace_table
     f, at = seed_example()
-    picture = _draw(f, out / "3-forward", notes, at=at, views=("tangent",), seed="x")
+    picture = _draw(f, at, out, "3-forward", notes)
     table = trace_table(f, at, seed="x")
     (out / "3-trace.md").write_text(table.to_markdown(), encoding="utf-8")
     rows = []
@@ -187,8 +203,8 @@ def _forward(out: Path, notes: list[str]) -> str:
 def _reverse(out: Path, notes: list[str]) -> str:
     from .step_sweep import cost_table
     f, at = seed_example()
-    picture = _draw(f, out / "4-reverse", notes, at=at, views=("adjoint",))
-    costs = cost_table(widths=(1, 10, 100), function="product")
+    picture = _draw(f, at, out, "4-reverse", notes)
+    costs = cost_table(widths=COST_WIDTHS, function="product")
     (out / "4-cost.md").write_text(costs.to_markdown(), encoding="utf-8")
     g = grad(f, at)
     return ("## 4. Reverse mode (backpropagation)\n\n"
@@ -209,7 +225,7 @@ def _memory(out: Path, notes: list[str]) -> str:
     from ..evaluate import memory
     from .memory import memory_report
     f, at = seed_example()
-    picture = _draw(f, out / "5-memory-adjoints", notes, at=at, views=("adjoint",), memory=True)
+    picture = _draw(f, at, out, "5-memory-adjoints", notes)
     report = memory_report("nested-sin", MEMORY_SIZES, trade_n=MEMORY_TRADE)
     report.plot(out / "5-memory.png")
     (out / "5-memory.md").write_text(report.to_markdown(), encoding="utf-8")
@@ -317,9 +333,9 @@ def _layered(out: Path, notes: list[str]) -> str:
     from ..render.labels import short_names
     from .backprop import delta_report
     net, at, textbook = textbook_mlp()
-    mlp_picture = _draw(net.loss, out / "7-mlp-adjoints", notes, at=at, views=("adjoint",))
+    mlp_picture = _draw(net.loss, at, out, "7-mlp-adjoints", notes)
     cnn, cnn_at = small_cnn()
-    cnn_picture = _draw(cnn.loss, out / "7-cnn-adjoints", notes, at=cnn_at, views=("adjoint",))
+    cnn_picture = _draw(cnn.loss, cnn_at, out, "7-cnn-adjoints", notes)
     names = short_names(nodes(net.loss))      # the names the drawing uses (the same topological order)
     report = delta_report(net, at, textbook, names, mlp_picture="7-mlp-adjoints.svg",
                           cnn_picture="7-cnn-adjoints.svg")

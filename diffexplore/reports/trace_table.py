@@ -215,6 +215,14 @@ class TraceTable:
                 "reverse sweep: adjoint trace in the order the engine added each term "
                 "(+= where a value feeds several operations)")
 
+    def headings(self) -> tuple[str, str, str]:
+        """The title, the forward sweep's heading and the reverse sweep's (Unicode)."""
+        return self._heading(UNICODE)
+
+    def cell(self, value: float | None) -> str:
+        """A number of the table as its cells show it (``digits`` significant digits)."""
+        return self._number(value)
+
     def to_text(self) -> str:
         """The trace as terminal tables (statements with combining marks sit in the last column)."""
         title, forward_title, reverse_title = self._heading(UNICODE)
@@ -262,6 +270,17 @@ class TraceTable:
             tabulate(rev, headers=["adjoint trace", "adds", "adjoint"], tablefmt="latex_raw",
                      disable_numparse=True, colalign=("left", "right", "right")),
             ""])
+
+    def __repr__(self) -> str:
+        from ..render.displays import trace_text
+        return trace_text(self)
+
+    def _repr_html_(self) -> str:
+        from ..render.displays import trace_html
+        return trace_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
 
 def _cell(text: str) -> str:

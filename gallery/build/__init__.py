@@ -7,7 +7,7 @@ deterministic, so ``tests/test_gallery.py`` can tell when the checked-in gallery
 times go only into files whose names contain ``timings`` and into images.
 
 >>> [folder for folder, _module in PARTS]
-['views', 'traces', 'swell', 'memory', 'dynamic', 'nn', 'explorer', 'tour', 'imports']
+['views', 'traces', 'swell', 'memory', 'dynamic', 'nn', 'explorer', 'tour', 'imports', 'notebook']
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ PARTS = [
     ("explorer", "gallery.build.explorer"),
     ("tour", "gallery.build.tour"),
     ("imports", "gallery.build.imports"),
+    ("notebook", "gallery.build.notebook"),
 ]
 
 

@@ -50,7 +50,8 @@ def make_gallery(outdir: Path) -> list[Path]:
              "`diffexplore swell logistic --n 1:12 --plot swell.png --format md`.", ""]
     for family, sizes, logx, shows in REPORTS:
         report = dx.swell(family, sizes, timeout=SYMPY_BUDGET, progress=False)
-        picture = report.plot(outdir / f"{family}.png", logx=logx)
+        picture = outdir / f"{family}.png"
+        report.plot(picture, logx=logx)
         written.append(picture)
         links = (f"\n![sizes and times of {family} against n]({family}.png)\n\n"
                  f"Measured times: [{family}-timings.md]({family}-timings.md).\n")

@@ -45,7 +45,8 @@ def make_gallery(outdir: Path, timings: bool = True) -> list[Path]:
         sweep = dx.step_sweep(f, at, label=label)
         write(f"{name}.md", f"# Finite-difference error study: {label}\n\n" + sweep.to_markdown()
               + f"\n![error against step]({name}.png)\n")
-        written.append(sweep.plot(outdir / f"{name}.png"))
+        sweep.plot(outdir / f"{name}.png")
+        written.append(outdir / f"{name}.png")
 
     counts = ["# Cost of a full gradient: passes and operations\n"]
     for k, function in enumerate(("product", "dense")):
@@ -57,5 +58,6 @@ def make_gallery(outdir: Path, timings: bool = True) -> list[Path]:
     timed = dx.cost_table(function="product", measure_times=True, repeats=3)
     write("cost_timings.md", "# Cost of a full gradient: measured times\n\n" + timed.timings_markdown()
           + "\n![operations and times against W](cost_timings.png)\n")
-    written.append(timed.plot(outdir / "cost_timings.png"))
+    timed.plot(outdir / "cost_timings.png")
+    written.append(outdir / "cost_timings.png")
     return written
