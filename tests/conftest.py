@@ -19,3 +19,16 @@ def pytest_collection_modifyitems(config, items):
         if "dot" in item.keywords:
             item.add_marker(skip)
 
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the browser tests (a failure, not a skip, when it is missing)."""
+    from diffexplore.explorer.browser import BrowserNotFound, headless_chromium
+    missing = None
+    try:
+        with headless_chromium() as running:
+            yield running
+    except BrowserNotFound as exc:
+        missing = str(exc)
+    if missing:
+        pytest.fail(f"the browser tests need headless Chromium: {missing}", pytrace=False)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import diffexplore as dx
-from diffexplore.explorer.browser import BrowserNotFound, headless_chromium, open_page
+from diffexplore.explorer.browser import open_page
 from diffexplore.render.labels import short_names
 
 pytestmark = pytest.mark.browser
@@ -29,17 +29,6 @@ C = math.cos(2.0)
 DF_DX = 1 + E * C * 2.0
 DF_DY = E * C
 
-
-@pytest.fixture(scope="module")
-def browser():
-    missing = None
-    try:
-        with headless_chromium() as running:
-            yield running
-    except BrowserNotFound as exc:
-        missing = str(exc)
-    if missing:
-        pytest.fail(f"the browser tests need headless Chromium: {missing}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

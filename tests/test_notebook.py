@@ -215,19 +215,6 @@ def test_plot_leaves_the_matplotlib_backend_and_pyplot_alone():
 # ---- the executed notebook in a browser -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from diffexplore.explorer.browser import BrowserNotFound, headless_chromium
-    missing = None
-    try:
-        with headless_chromium() as running:
-            yield running
-    except BrowserNotFound as exc:
-        missing = str(exc)
-    if missing:
-        pytest.fail(f"the browser tests need headless Chromium: {missing}", pytrace=False)
-
-
 def as_html(notebook, path: Path) -> Path:
     from nbconvert import HTMLExporter
     body, _ = HTMLExporter().from_notebook_node(notebook)
