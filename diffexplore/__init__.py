@@ -34,6 +34,7 @@ from .derivatives import grad, hessian, jacobian
 from .primitives import GradientCheckError, check_grads, primitive
 from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 from .compile import Compiled, compile
+from .exports import to_jax, to_torch, to_torch_module
 
 # show / measure: formulas, drawings, reports, the explorer page
 from .formula import formula, let_form
