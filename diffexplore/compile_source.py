@@ -101,8 +101,8 @@ def _definitions(rules: dict[str, Primitive], namespace: dict[str, Any],
                     source = source.replace(f"def {rule.name}(", f"def {name}(", 1)
                     helper = name
                 written.setdefault(helper, source)
-        elif isinstance(rule.numpy, np.ufunc) and getattr(np, rule.numpy.__name__, None) is rule.numpy:
-            aliases.append(f"{name} = np.{rule.numpy.__name__}")
+        elif _ufunc(rule) is not None:
+            aliases.append(f"{name} = np.{_ufunc(rule)}")
         else:
             raise DiffexploreError(f"the primitive {rule.name!r} has no NumPy form a module can define: "
                                    "give it a NumPy ufunc (numpy=np....) to write f as a standalone module, "
@@ -123,6 +123,14 @@ def _definitions(rules: dict[str, Primitive], namespace: dict[str, Any],
     if constants:
         sections.append("\n".join(constants))
     return sections, needs_math
+
+
+def _ufunc(rule: Primitive) -> str | None:
+    """The name in NumPy of the ufunc that is the primitive (its NumPy facet or its implementation)."""
+    for candidate in (rule.numpy, rule.impl):
+        if isinstance(candidate, np.ufunc) and getattr(np, candidate.__name__, None) is candidate:
+            return candidate.__name__
+    return None
 
 
 def _function(layout: Layout, kind: str, variables: list[str], formula_text: str,

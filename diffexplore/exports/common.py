@@ -12,6 +12,8 @@ framework module wraps around its NumPy implementation and its own rules.
 
 from __future__ import annotations
 
+import inspect
+import keyword
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,7 @@ from ..errors import DiffexploreError, MissingValueError
 from ..graph import Node, Primitive
 from ..plan import Plan, guards, plan
 
-__all__ = ["Exported", "prepare", "facet_of", "missing_facet", "bind_arguments", "GUARD_CHOICES"]
+__all__ = ["Exported", "prepare", "facet_of", "missing_facet", "bind_arguments", "signature", "GUARD_CHOICES"]
 
 #: What ``guards=`` may be: refuse a graph with traced branch decisions, or export it anyway.
 GUARD_CHOICES = ("refuse", "ignore")
@@ -86,6 +88,25 @@ def prepare(f: Any, guards_choice: str, call: str, at: Any = None) -> Exported:
     return Exported(graph, p, variables, shapes, decisions)
 
 
+def facet_function(name: str, framework: str) -> Callable:
+    """The primitive ``name`` as a function of the framework's arrays (its facet; what a module written
+    by ``dx.compile(f, backend="jax"|"torch")`` calls).
+
+    >>> facet_function("sin", "jax").__name__
+    'sin'
+    """
+    import importlib
+
+    from ..graph import PRIMITIVES
+    rule = PRIMITIVES.get(name)
+    if rule is None:
+        raise DiffexploreError(f"no primitive named {name!r} in the rule table")
+    function = facet_of(rule, framework, importlib.import_module(framework))
+    if function is None:
+        raise missing_facet(rule, framework)
+    return function
+
+
 def facet_of(rule: Primitive, framework: str, module: Any) -> Callable | None:
     """The primitive as a function of the framework's arrays (``attr=`` passed when it has one), from its
     facet: a name in ``jax.numpy`` / ``torch``, or ``callable(module, *args)``; None without a facet."""
@@ -108,6 +129,15 @@ def missing_facet(rule: Primitive, framework: str) -> DiffexploreError:
            if rule.user_defined else "it has no such facet in the rule table")
     return DiffexploreError(f"the primitive {rule.name!r} has no {framework} form, so this graph cannot be "
                             f"exported to {framework}: {how}")
+
+
+def signature(names: Sequence[str]) -> inspect.Signature | None:
+    """A signature with one parameter per variable (so ``inspect`` and ``dx.from_jax`` see the names);
+    None when a name is not an identifier."""
+    if not all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
+        return None
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature([inspect.Parameter(name, kind) for name in names])
 
 
 def bind_arguments(names: Sequence[str], args: tuple, kwargs: dict, call: str) -> dict[str, Any]:

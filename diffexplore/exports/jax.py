@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from ..graph import Primitive
-from .common import Exported, bind_arguments, facet_of, missing_facet, prepare
+from .common import Exported, bind_arguments, facet_of, missing_facet, prepare, signature
 
 __all__ = ["to_jax", "JaxFunction", "operations"]
 
@@ -65,6 +65,7 @@ class JaxFunction:
         self._steps = operations(exported, "jax", jax, _wrapped)
         self.__doc__ = exported.docstring("A JAX function: the value")
         self.__name__ = "to_jax"
+        self.__signature__ = signature(self.variables)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         given = bind_arguments(self.variables, args, kwargs, "to_jax(f)")

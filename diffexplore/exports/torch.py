@@ -22,7 +22,7 @@ import torch
 
 from ..errors import DiffexploreError
 from ..graph import Primitive
-from .common import Exported, bind_arguments, prepare
+from .common import Exported, bind_arguments, prepare, signature
 from .jax import operations
 
 __all__ = ["to_torch", "to_torch_module", "TorchFunction"]
@@ -45,6 +45,7 @@ class TorchFunction:
         self._constants: dict[tuple, list] = {}
         self.__doc__ = exported.docstring("A PyTorch function: the value")
         self.__name__ = "to_torch"
+        self.__signature__ = signature(self.variables)
 
     def constants(self, dtype: Any, device: Any) -> list[tuple[int, Any]]:
         """The graph's constants as ``(slot, value)``: numbers as they are, arrays as tensors of ``dtype``
