@@ -98,16 +98,18 @@ def _wrapped(rule: Primitive) -> Callable | None:
         return None
     jnp = jax.numpy
 
-    def host(function: Callable, shape: tuple, dtype: Any) -> Callable:
+    def host(function: Callable, dtype: Any) -> Callable:
+        """``function`` on the host, its result in the arguments' broadcast shape (a batch under vmap)."""
         def call(*arrays):
-            result = function(*[np.asarray(a) for a in arrays])
-            return np.asarray(np.broadcast_to(result, shape), dtype=dtype)
+            arrays = [np.asarray(a) for a in arrays]
+            shape = np.broadcast_shapes(*[a.shape for a in arrays])
+            return np.asarray(np.broadcast_to(function(*arrays), shape), dtype=dtype)
         return call
 
     def value(*args):
         shape = jnp.broadcast_shapes(*[jnp.shape(a) for a in args])
         dtype = jnp.result_type(*args)
-        return jax.pure_callback(host(rule.impl, shape, dtype), jax.ShapeDtypeStruct(shape, dtype), *args,
+        return jax.pure_callback(host(rule.impl, dtype), jax.ShapeDtypeStruct(shape, dtype), *args,
                                  vmap_method="broadcast_all")
 
     @jax.custom_vjp
@@ -126,7 +128,7 @@ def _wrapped(rule: Primitive) -> Callable | None:
             if partial is None:
                 cotangents.append(jnp.zeros(shape, jnp.result_type(args[k])))
                 continue
-            local = jax.pure_callback(host(lambda *a, partial=partial: partial(*a), out.shape, out.dtype),
+            local = jax.pure_callback(host(lambda *a, partial=partial: partial(*a), out.dtype),
                                       jax.ShapeDtypeStruct(out.shape, out.dtype), *args, out,
                                       vmap_method="broadcast_all")
             cotangents.append(_sum_to(g * local, shape).astype(jnp.result_type(args[k])))
