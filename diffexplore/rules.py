@@ -280,7 +280,9 @@ def _torch_chosen(compare: Callable) -> Callable:
 
 
 def _torch_step(torch, a):
-    return torch.heaviside(a, torch.zeros((), dtype=a.dtype, device=a.device))
+    """1 where a > 0, else 0, NaN at NaN (heaviside, which torch cannot differentiate: this has the
+    derivative zero)."""
+    return torch.where(torch.isnan(a), a, (a > 0).to(a.dtype))
 
 
 def _sum_to_framework(a, attr, total: Callable):

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given
 
-jax = pytest.importorskip("jax")
-import jax.numpy as jnp  # noqa: E402
+import diffexplore as dx
 
-import diffexplore as dx  # noqa: E402
-
-from .exports_support import assert_close_models, cnn_model, gradient_bounds, mlp_model, rounding_bound  # noqa: E402
-from .strategies import expressions, near_kink, points  # noqa: E402
+from .exports_support import assert_close_models, cnn_model, gradient_bounds, mlp_model, rounding_bound
+from .strategies import expressions, near_kink, points
 
 SEED = "1 + x + exp(sin(x*y))"
 

@@ -118,8 +118,22 @@ def facet_of(rule: Primitive, framework: str, module: Any) -> Callable | None:
         function = getattr(namespace, facet)
         if rule.has_attr:
             return lambda *args, attr: function(*args, attr)
+        if framework == "torch":
+            return _with_a_tensor(module, function)
         return function
+    if framework == "torch":
+        return _with_a_tensor(module, lambda *args, **options: facet(module, *args, **options))
     return lambda *args, **options: facet(module, *args, **options)
+
+
+def _with_a_tensor(torch: Any, function: Callable) -> Callable:
+    """``function`` given at least one tensor: torch's functions refuse Python numbers only (an operation
+    on constants alone), which are then made float64 tensors."""
+    def call(*args, **options):
+        if not any(isinstance(a, torch.Tensor) for a in args):
+            args = (torch.as_tensor(args[0], dtype=torch.float64), *args[1:])
+        return function(*args, **options)
+    return call
 
 
 def missing_facet(rule: Primitive, framework: str) -> DiffexploreError:

@@ -66,6 +66,8 @@ class JaxFunction:
         self.__doc__ = exported.docstring("A JAX function: the value")
         self.__name__ = "to_jax"
         self.__signature__ = signature(self.variables)
+        self._output = exported.plan.index[exported.f]      # (a slot: nodes are not hashed while running)
+        self._variable_slots = [(slot, name) for slot, name, _shape in exported.plan.variables]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         given = bind_arguments(self.variables, args, kwargs, "to_jax(f)")
@@ -73,14 +75,14 @@ class JaxFunction:
         values: list[Any] = [None] * len(p.order)
         for slot, value in p.constants:
             values[slot] = value
-        for slot, name, _shape in p.variables:
+        for slot, name in self._variable_slots:
             values[slot] = given[name]
         for slot, function, arguments, attr in self._steps:
             if attr is None:
                 values[slot] = function(*[values[k] for k in arguments])
             else:
                 values[slot] = function(*[values[k] for k in arguments], attr=attr)
-        return jax.numpy.asarray(values[p.index[self.exported.f]])
+        return jax.numpy.asarray(values[self._output])
 
     def __repr__(self) -> str:
         return f"<to_jax f({', '.join(self.variables)})>"

@@ -46,16 +46,19 @@ class TorchFunction:
         self.__doc__ = exported.docstring("A PyTorch function: the value")
         self.__name__ = "to_torch"
         self.__signature__ = signature(self.variables)
+        self._output = exported.plan.index[exported.f]      # (a slot: nodes are not hashed while running)
+        self._variable_slots = [(slot, name) for slot, name, _shape in exported.plan.variables]
 
     def constants(self, dtype: Any, device: Any) -> list[tuple[int, Any]]:
-        """The graph's constants as ``(slot, value)``: numbers as they are, arrays as tensors of ``dtype``
-        on ``device`` (made once for each)."""
+        """The graph's constants as ``(slot, value)``: tensors of ``dtype`` on ``device`` (made once for
+        each; a number is a 0-d tensor, which takes the inputs' dtype in torch's promotion, as a Python
+        number would, and lets an operation on constants alone run in ``dtype``)."""
         key = (dtype, str(device))
         found = self._constants.get(key)
         if found is None:
             found = self._constants[key] = [
-                (slot, torch.as_tensor(value, dtype=dtype, device=device) if isinstance(value, np.ndarray)
-                 else value) for slot, value in self.exported.plan.constants]
+                (slot, torch.as_tensor(value, dtype=dtype, device=device))
+                for slot, value in self.exported.plan.constants]
         return found
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -68,7 +71,7 @@ class TorchFunction:
         values: list[Any] = [None] * len(p.order)
         for slot, value in self.constants(dtype, device):
             values[slot] = value
-        for slot, name, _shape in p.variables:
+        for slot, name in self._variable_slots:
             value = given[name]
             values[slot] = value if isinstance(value, torch.Tensor) else torch.as_tensor(
                 value, dtype=dtype, device=device)
@@ -77,7 +80,7 @@ class TorchFunction:
                 values[slot] = function(*[values[k] for k in arguments])
             else:
                 values[slot] = function(*[values[k] for k in arguments], attr=attr)
-        return torch.as_tensor(values[p.index[self.exported.f]], dtype=dtype, device=device)
+        return torch.as_tensor(values[self._output], dtype=dtype, device=device)
 
     def __repr__(self) -> str:
         return f"<to_torch f({', '.join(self.variables)})>"
