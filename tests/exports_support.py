@@ -20,15 +20,17 @@ EPS = np.finfo(float).eps
 ULPS = 64
 
 
-def rounding_bound(f: dx.Node, at: dict) -> float:
-    """``ULPS · ε · Σ_v |v̄|·|v|``: how far two correct float64 programs of f may differ at ``at``."""
+def rounding_bound(f: dx.Node, at: dict, pointwise: bool = False):
+    """``ULPS · ε · Σ_v |v̄|·|v|``: how far two correct float64 programs of f may differ at ``at`` (a
+    scalar graph at many points: one bound per point with ``pointwise``, else the largest)."""
     r = dx.reverse(f, at)
     total = 0.0
     for node in dx.nodes(f):
         adjoint = r.adjoints.get(node)
         if adjoint is not None:
-            total += float(np.sum(np.abs(np.asarray(adjoint) * np.asarray(r.primals[node]))))
-    return ULPS * EPS * total + 1e-300
+            total = total + np.abs(np.asarray(adjoint) * np.asarray(r.primals[node]))
+    bound = ULPS * EPS * np.asarray(total) + 1e-300
+    return bound if pointwise else float(np.max(bound))
 
 
 def gradient_bounds(f: dx.Node, at: dict) -> dict[str, float]:
