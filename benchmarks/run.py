@@ -12,8 +12,9 @@ bench_scale.py (10^2 to 10^6 nodes, the cheap gradient principle on five familie
 bench_million.py (size, to_dot, explore, compile, diff and gradient_graph of 10^6-node graphs: time and
 peak memory), bench_symbolic.py (dx.diff against a reverse gradient, and SymPy), bench_batch.py (the
 gradient at 10^6 points against sympy.lambdify), bench_imports.py (dx.from_jax and dx.from_torch against
-make_jaxpr and symbolic_trace); and bench_mlp.py (an array MLP against hand-written NumPy backprop, HIPS
-autograd and PyTorch) when it is present.
+make_jaxpr and symbolic_trace), bench_export.py (the gradient at 10^6 points through the exports: compiled
+NumPy, JAX and torch.compile, against hand-written JAX and lambdify); and bench_mlp.py (an array MLP
+against hand-written NumPy backprop, HIPS autograd and PyTorch) when it is present.
 """
 
 from __future__ import annotations
@@ -153,12 +154,13 @@ def checks_section() -> list[str]:
     return lines
 
 
-PARTS = ("scalar", "scaling", "million", "symbolic", "batch", "imports", "mlp")
+PARTS = ("scalar", "scaling", "million", "symbolic", "batch", "imports", "export", "mlp")
 
 
 def parts(quick: bool) -> dict[str, Callable[[], Section]]:
     """Every part of the run by name, with its rounds (fewer, and smaller graphs, with --quick)."""
     import bench_batch
+    import bench_export
     import bench_imports
     import bench_million
     import bench_scalar
@@ -174,6 +176,7 @@ def parts(quick: bool) -> dict[str, Callable[[], Section]]:
         "symbolic": lambda: bench_symbolic_run(3 if quick else 7),
         "batch": lambda: bench_batch.run(rounds=3 if quick else 9),
         "imports": lambda: bench_imports.run(rounds=3 if quick else 9),
+        "export": lambda: bench_export.run(rounds=3 if quick else 9),
     }
 
 
