@@ -67,6 +67,9 @@ def test_the_networks_loss_and_gradient_through_jax_to_1e12(model):
     assert_close_models(jax.jit(compiled.gradient)(at), want.gradient)
     value, gradient = jax.jit(compiled.value_and_gradient)(at)
     assert abs(float(value) - want.value) <= 1e-12 * max(1.0, abs(want.value))
+    module: dict = {}
+    exec(compiled.source, module)                  # the JAX module: the same lines, the rules' JAX facets
+    assert_close_models(jax.jit(module["gradient"])(**at), want.gradient)
 
 
 def test_vmap_of_grad_over_a_batch_equals_the_articles_formulas():

@@ -74,6 +74,10 @@ def test_the_networks_loss_and_gradient_through_torch_to_1e12(model):
     compiled = dx.compile(loss, backend="torch")
     got = compiled.gradient(tensors(at, requires_grad=False))
     assert_close_models({name: g.numpy() for name, g in got.items()}, want.gradient)
+    module: dict = {}
+    exec(compiled.source, module)                  # the torch module: the same lines, the rules' torch facets
+    got = module["gradient"](**tensors(at, requires_grad=False))
+    assert_close_models({name: g.numpy() for name, g in got.items()}, want.gradient)
 
 
 def test_the_export_follows_the_inputs_dtype_and_device():

@@ -414,6 +414,11 @@ def max_pool2d(x: Any, kernel_size: int | Sequence[int], stride: int | Sequence[
 DropoutAttr = attr_type("DropoutAttr", "p kept")         # kept: the scaled keep-mask (an ArrayValue)
 
 
+def _mask(attr) -> np.ndarray:
+    """The scaled keep-mask (an array in a module written by dx.compile, an ArrayValue in a node)."""
+    return attr.kept.array if isinstance(attr.kept, ArrayValue) else attr.kept
+
+
 def _dropout_shape(sx: tuple, attr) -> tuple:
     if attr.kept.array.shape != sx:
         raise ShapeError(f"dropout: mask shape {attr.kept.array.shape} differs from input shape {sx}")
@@ -423,8 +428,8 @@ def _dropout_shape(sx: tuple, attr) -> tuple:
 _dropout = define(
     "dropout", 1, lambda x, attr: x * attr.kept.array, None, public=False, has_attr=True,
     shape=_dropout_shape, linear=True,
-    jax=lambda jax, x, attr: x * attr.kept.array,
-    torch=lambda torch, x, attr: x * torch.as_tensor(attr.kept.array, dtype=x.dtype, device=x.device),
+    jax=lambda jax, x, attr: x * _mask(attr),
+    torch=lambda torch, x, attr: x * torch.as_tensor(_mask(attr), dtype=x.dtype, device=x.device),
     vjp=lambda g, x, out, attr: (_dropout(as_shape(g, x), attr=attr),),
     doc="Multiply by a fixed 0 or 1/(1-p) mask (``attr.kept``): linear, so its vjp and jvp are itself.")
 
