@@ -24,7 +24,8 @@ from ..errors import DiffexploreError, MissingValueError
 from ..graph import Node, Primitive
 from ..plan import Plan, guards, plan
 
-__all__ = ["Exported", "prepare", "facet_of", "missing_facet", "bind_arguments", "signature", "GUARD_CHOICES"]
+__all__ = ["Exported", "prepare", "facet_of", "facet_function", "operations", "missing_facet",
+           "bind_arguments", "signature", "GUARD_CHOICES"]
 
 #: What ``guards=`` may be: refuse a graph with traced branch decisions, or export it anyway.
 GUARD_CHOICES = ("refuse", "ignore")
@@ -170,3 +171,26 @@ def bind_arguments(names: Sequence[str], args: tuple, kwargs: dict, call: str) -
         raise MissingValueError(f"{call}: no value for variable {missing[0]!r} (the variables: "
                                f"{', '.join(names)})")
     return values
+
+
+def operations(exported: Exported, framework: str, module: Any, wrap: Callable) -> list[tuple]:
+    """The graph's operations as steps ``(slot, function, argument slots, attr or None)``, in evaluation
+    order, each function the primitive's facet (or ``wrap(rule)`` for a primitive without one)."""
+    p = exported.plan
+    functions: dict[Primitive, Callable] = {}
+    steps = []
+    for slot, node in enumerate(p.order):
+        rule = node.rule
+        if not node.args:
+            continue
+        function = functions.get(rule)
+        if function is None:
+            function = facet_of(rule, framework, module)
+            if function is None:
+                function = wrap(rule)
+            if function is None:
+                raise missing_facet(rule, framework)
+            functions[rule] = function
+        steps.append((slot, function, tuple(p.index[a] for a in node.args),
+                      node.attr if rule.has_attr else None))
+    return steps

@@ -21,32 +21,9 @@ import jax
 import numpy as np
 
 from ..graph import Primitive
-from .common import Exported, bind_arguments, facet_of, missing_facet, prepare, signature
+from .common import Exported, bind_arguments, operations, prepare, signature
 
-__all__ = ["to_jax", "JaxFunction", "operations"]
-
-
-def operations(exported: Exported, framework: str, module: Any, wrap: Callable) -> list[tuple]:
-    """The graph's operations as steps ``(slot, function, argument slots, attr or None)``, in evaluation
-    order, each function the primitive's facet (or ``wrap(rule)`` for a primitive without one)."""
-    p = exported.plan
-    functions: dict[Primitive, Callable] = {}
-    steps = []
-    for slot, node in enumerate(p.order):
-        rule = node.rule
-        if not node.args:
-            continue
-        function = functions.get(rule)
-        if function is None:
-            function = facet_of(rule, framework, module)
-            if function is None:
-                function = wrap(rule)
-            if function is None:
-                raise missing_facet(rule, framework)
-            functions[rule] = function
-        steps.append((slot, function, tuple(p.index[a] for a in node.args),
-                      node.attr if rule.has_attr else None))
-    return steps
+__all__ = ["to_jax", "JaxFunction"]
 
 
 class JaxFunction:

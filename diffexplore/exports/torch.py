@@ -22,8 +22,7 @@ import torch
 
 from ..errors import DiffexploreError
 from ..graph import Primitive
-from .common import Exported, bind_arguments, prepare, signature
-from .jax import operations
+from .common import Exported, bind_arguments, operations, prepare, signature
 
 __all__ = ["to_torch", "to_torch_module", "TorchFunction"]
 
