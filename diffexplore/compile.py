@@ -192,7 +192,7 @@ class Compiled:
                     raise missing_facet(rule, self.backend)
                 namespace[name] = function
             elif self.backend == "torch" and isinstance(value, np.ndarray):
-                namespace[name] = module.as_tensor(value, dtype=key[0], device=key[1])
+                namespace[name] = module.tensor(value, dtype=key[0], device=key[1])   # (a copy: read-only)
             else:
                 namespace[name] = value
         return namespace

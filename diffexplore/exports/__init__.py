@@ -52,7 +52,7 @@ def to_torch_module(f: Any, parameters: Any, *, initial: Any = None, guards: str
     >>> import torch
     >>> import diffexplore as dx
     >>> model = dx.to_torch_module("(w*x - 1)**2", parameters=["w"], initial={"w": 0.5})
-    >>> model.inputs, float(model(x=torch.tensor(2.0, dtype=torch.float64)))
+    >>> model.inputs, float(model(x=torch.tensor(2.0, dtype=torch.float64)).detach())
     (['x'], 0.0)
     """
     from .torch import to_torch_module as export

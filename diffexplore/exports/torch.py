@@ -56,7 +56,7 @@ class TorchFunction:
         found = self._constants.get(key)
         if found is None:
             found = self._constants[key] = [
-                (slot, torch.as_tensor(value, dtype=dtype, device=device))
+                (slot, torch.tensor(value, dtype=dtype, device=device))      # a copy: constants are read-only
                 for slot, value in self.exported.plan.constants]
         return found
 
