@@ -13,8 +13,9 @@ bench_million.py (size, to_dot, explore, compile, diff and gradient_graph of 10^
 peak memory), bench_symbolic.py (dx.diff against a reverse gradient, and SymPy), bench_batch.py (the
 gradient at 10^6 points against sympy.lambdify), bench_imports.py (dx.from_jax and dx.from_torch against
 make_jaxpr and symbolic_trace), bench_memory.py (a deep array MLP with and without √depth checkpoints,
-beside torch's checkpoint_sequential); and bench_mlp.py (an array MLP against hand-written NumPy backprop,
-HIPS autograd and PyTorch) when it is present.
+beside torch's checkpoint_sequential), bench_export.py (the gradient at 10^6 points through the exports:
+compiled NumPy, JAX and torch.compile, against hand-written JAX and lambdify); and bench_mlp.py (an array
+MLP against hand-written NumPy backprop, HIPS autograd and PyTorch) when it is present.
 """
 
 from __future__ import annotations
@@ -154,12 +155,13 @@ def checks_section() -> list[str]:
     return lines
 
 
-PARTS = ("scalar", "scaling", "million", "symbolic", "batch", "imports", "memory", "mlp")
+PARTS = ("scalar", "scaling", "million", "symbolic", "batch", "imports", "memory", "export", "mlp")
 
 
 def parts(quick: bool) -> dict[str, Callable[[], Section]]:
     """Every part of the run by name, with its rounds (fewer, and smaller graphs, with --quick)."""
     import bench_batch
+    import bench_export
     import bench_imports
     import bench_memory
     import bench_million
@@ -177,6 +179,7 @@ def parts(quick: bool) -> dict[str, Callable[[], Section]]:
         "batch": lambda: bench_batch.run(rounds=3 if quick else 9),
         "imports": lambda: bench_imports.run(rounds=3 if quick else 9),
         "memory": lambda: bench_memory.run(rounds=3 if quick else 5),
+        "export": lambda: bench_export.run(rounds=3 if quick else 9),
     }
 
 

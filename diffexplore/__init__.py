@@ -35,6 +35,7 @@ from .memory import MemoryReport
 from .primitives import GradientCheckError, check_grads, primitive
 from .sympy_bridge import cse_form, from_sympy, latex, simplify, to_sympy
 from .compile import Compiled, compile
+from .exports import to_jax, to_torch, to_torch_module
 
 # show / measure: formulas, drawings, reports, the explorer page
 from .formula import formula, let_form

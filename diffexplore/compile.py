@@ -10,18 +10,23 @@ the derivative, as a source-transformation tool (Tapenade, Zygote, JAX's jaxpr) 
 program is split into parts that are compiled one at a time (:mod:`diffexplore.compile_chunks`).
 
 The program works on Python floats and on NumPy arrays alike (it calls the rules' implementations), so
-one call evaluates the gradient at a million points. ``c.source`` is the program to read.
+one call evaluates the gradient at a million points. ``c.listing`` is the program as it runs;
+``c.source`` the same lines as a module to take away (:mod:`diffexplore.compile_source`): standalone
+NumPy, or with ``backend="jax"``/``"torch"`` the same reverse sweep calling the rule table's JAX or
+PyTorch facets, run here on that framework's arrays.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
+import importlib
 import linecache
 import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +34,7 @@ import numpy as np
 from .callables import graph_of
 from .compile_chunks import Layout
 from .compile_lines import Program, plain, write_program
-from .errors import DOMAIN_ERRORS, DomainError, MissingValueError, SizeLimitError
+from .errors import DOMAIN_ERRORS, DiffexploreError, DomainError, MissingValueError, SizeLimitError
 from .graph import Node, gc_paused
 from .inputs import as_point, resolve_wrt
 from .plan import Plan, guards, plan
@@ -50,28 +55,66 @@ class Compiled:
     """A compiled value-and-gradient program (made by :func:`compile`).
 
     ``c(at)`` is the value, ``c.gradient(at)`` the gradient by variable name, ``c.value_and_gradient(at)``
-    both from one forward and one reverse sweep; ``c.source`` is the program, ``c.wrt`` the variables
-    it differentiates by. The point maps variable names to floats or NumPy arrays (many points at once).
+    both from one forward and one reverse sweep; ``c.source`` is the program as a standalone module
+    (``value(x, y, ...)`` and ``gradient(x, y, ...)``; ``c.save(path)`` writes it), ``c.listing`` the
+    program as it runs here, ``c.wrt`` the variables it differentiates by and ``c.variables`` the
+    parameters of the module's functions. The point maps variable names to floats or NumPy arrays (many
+    points at once); with ``backend="jax"`` or ``"torch"``, to that framework's arrays.
     """
 
-    def __init__(self, f: Node, wrt: list[str], p: Plan, program: Program, free: bool = True):
+    def __init__(self, f: Node, wrt: list[str], p: Plan, program: Program, free: bool = True,
+                 backend: str = "numpy", decisions: Sequence[str] = ()):
         self.f = f
         self.free = free
         self.wrt = wrt
+        self.backend = backend
+        self.guards = list(decisions)                  # branch decisions exported with guards="ignore"
         self._plan = p
         self._program = program
         self._layouts: dict[str, Layout] = {}
-        self._functions: dict[str, Callable] = {}
+        self._functions: dict[Any, Callable] = {}
         self._part_names: dict[bytes, str] = {}       # a part's source (its digest) -> its function's name
-        self._parts: dict[str, Callable] = {}         # the parts compiled so far, by name
+        self._parts: dict[Any, Callable] = {}         # the parts compiled so far, by name (and namespace)
+        self._namespaces: dict[Any, dict[str, Any]] = {}   # a framework's namespace, by (dtype, device)
         self._long: set[str] = set()                   # the functions split into parts
 
     # ---- the program ----------------------------------------------------------------------------
 
     @property
+    def variables(self) -> list[str]:
+        """f's variables in order of first appearance: the parameters of the module's functions."""
+        return [name for _i, name, _shape in self._plan.variables]
+
+    @property
     def source(self) -> str:
-        """The value-and-gradient program: a forward sweep, then a reverse sweep, one line per node (a
-        long program: its main function, then each of its parts once)."""
+        """The program as a Python module: ``value(x, y, ...)`` and ``gradient(x, y, ...)`` (a dict by
+        variable name), with everything they call defined in it (the NumPy backend imports only NumPy)."""
+        from .compile_source import module_source
+        from .formula import formula
+        text = formula(self.f, max_length=201)
+        return module_source(self._module_layout, self._program.rules, self._program.namespace,
+                             self.variables, text if len(text) <= 200 else text[:200] + "…", self.backend)
+
+    def save(self, path: str | Path) -> Path:
+        """Write :attr:`source` to ``path`` (a module to import or run); returns the path."""
+        path = Path(path)
+        path.write_text(self.source, encoding="utf-8")
+        return path
+
+    def _module_layout(self, kind: str) -> Layout:
+        """The lines of the module's function ``kind``: what its results need (no lines kept for checks:
+        the module follows its framework's semantics)."""
+        key = ("module", kind)
+        layout = self._layouts.get(key)
+        if layout is None:
+            with gc_paused():
+                layout = self._layouts[key] = Layout(self._program, kind, self.free, checks=False)
+        return layout
+
+    @property
+    def listing(self) -> str:
+        """The value-and-gradient program as it runs here: a forward sweep, then a reverse sweep, one line
+        per node (a long program: its main function, then each of its parts once)."""
         layout = self._layout("value_and_gradient")
         if layout.parts == 1:
             return layout.single()[0]
@@ -103,24 +146,58 @@ class Compiled:
     def _filename(self, name: str) -> str:
         return f"<diffexplore.compile: {name} of graph #{self.f.id}>"
 
-    def _function(self, kind: str) -> Callable:
+    def _function(self, kind: str, key: Any = None) -> Callable:
         """The compiled function: one Python function, or a main function and its parts, each compiled
-        on its own (a part whose source was compiled before is reused)."""
-        function = self._functions.get(kind)
+        on its own (a part whose source was compiled before is reused). ``key``: the framework namespace
+        it runs in (None: NumPy)."""
+        function = self._functions.get(kind if key is None else (kind, key))
         if function is None:
-            layout = self._layout(kind)
-            namespace = dict(self._program.namespace)
+            layout = self._layout(kind) if key is None else self._module_layout(kind)
+            base = self._program.namespace if key is None else self._namespaces[key]
+            namespace = dict(base)
             with gc_paused():
                 if layout.parts == 1:
                     source = layout.single()[0]
                 else:
-                    source = self._link(layout, namespace)
+                    source = self._link(layout, namespace, base, key)
                     self._long.add(kind)
                 self._exec(source, self._filename(kind), namespace, len(layout.lines) <= _LINECACHE_LINES)
-            function = self._functions[kind] = namespace[kind]
+            function = self._functions[kind if key is None else (kind, key)] = namespace[kind]
         return function
 
-    def _link(self, layout: Layout, namespace: dict[str, Any]) -> str:
+    def _framework_function(self, kind: str, at: Mapping[str, Any]) -> Callable:
+        """The function ``kind`` in the backend's framework: the same lines, each rule's function its
+        facet (``jax=``/``torch=``), the constant arrays made on the inputs' device (torch)."""
+        module = importlib.import_module(self.backend)
+        key: Any = "jax"
+        if self.backend == "torch":
+            tensors = [v for v in at.values() if isinstance(v, module.Tensor)]
+            floating = [t for t in tensors if t.is_floating_point()]
+            key = (floating[0].dtype if floating else module.get_default_dtype(),
+                   str(tensors[0].device) if tensors else "cpu")
+        if key not in self._namespaces:
+            self._namespaces[key] = self._framework_namespace(module, key)
+        return self._function(kind, key)
+
+    def _framework_namespace(self, module: Any, key: Any) -> dict[str, Any]:
+        from .exports.common import facet_of, missing_facet
+        wrap = importlib.import_module(f"diffexplore.exports.{self.backend}")._wrapped
+        rules = self._program.rules
+        namespace: dict[str, Any] = {}
+        for name, value in self._program.namespace.items():
+            rule = rules.get(name)
+            if rule is not None:
+                function = facet_of(rule, self.backend, module) or wrap(rule)
+                if function is None:
+                    raise missing_facet(rule, self.backend)
+                namespace[name] = function
+            elif self.backend == "torch" and isinstance(value, np.ndarray):
+                namespace[name] = module.tensor(value, dtype=key[0], device=key[1])   # (a copy: read-only)
+            else:
+                namespace[name] = value
+        return namespace
+
+    def _link(self, layout: Layout, namespace: dict[str, Any], base: dict[str, Any], key: Any = None) -> str:
         """The main function of a function split into parts, with its parts compiled and what it needs
         in ``namespace``: the parts, ``inputs`` (the variables' values), the slots each part loads
         (``loads``) and those it fills (``stores``)."""
@@ -128,12 +205,12 @@ class Compiled:
         for k in range(layout.parts):
             source, _numbers, loaded, filled = layout.part(k)
             name = self._part_name(source)
-            if name not in self._parts:
-                scope = dict(self._program.namespace)
+            if (key, name) not in self._parts:
+                scope = dict(base)
                 self._exec(source.replace("def part(", f"def {name}(", 1), self._filename(name), scope,
                            len(layout.lines) <= _LINECACHE_LINES)
-                self._parts[name] = scope[name]
-            namespace[name] = self._parts[name]
+                self._parts[(key, name)] = scope[name]
+            namespace[name] = self._parts[(key, name)]
             names.append(name)
             loads.append(_getter(loaded))
             stores.append(filled)
@@ -185,6 +262,13 @@ class Compiled:
         return self._run("value_and_gradient", at)
 
     def _run(self, kind: str, at: Mapping[str, Any] | None) -> Any:
+        if self.backend != "numpy":        # the framework's semantics: no checks (they cannot run under jit)
+            at = dict(at or {})
+            missing = [name for name in self.variables if name not in at]
+            if missing:
+                raise MissingValueError(f"no value for variable {missing[0]!r} (the graph's variables: "
+                                        f"{', '.join(self.variables)})")
+            return self._framework_function(kind, at)(at)
         point, many_points = _point(at)
         if guards and self._traced():
             primal_sweep(plan(self.f), point)     # the branch decisions are checked there
@@ -274,13 +358,13 @@ class Compiled:
             return None
         line = innermost[1]
         k = layout.part(part)[1].get(line)
-        name = next((name for name in self._parts if self._filename(name) == innermost[0]), "a part")
+        name = next((name for _key, name in self._parts if self._filename(name) == innermost[0]), "a part")
         return None if k is None else (f"line {line} of {name}", k)
 
     def __repr__(self) -> str:
         forward, reverse = self.lines
         return (f"<Compiled d/d({', '.join(self.wrt)}): {forward} forward lines, {reverse} reverse lines; "
-                "print(c.source) to read it>")
+                "print(c.listing) to read it, c.source is it as a module>")
 
     def _repr_html_(self) -> str:
         from .render.displays import compiled_html
@@ -355,8 +439,12 @@ def _point(at: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
     return point, many
 
 
+#: The backends :func:`compile` writes for: the framework whose functions the lines call.
+BACKENDS = ("numpy", "jax", "torch")
+
+
 def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, free: bool = True, *,
-            at: Mapping[str, Any] | None = None) -> Compiled:
+            at: Mapping[str, Any] | None = None, backend: str = "numpy", guards: str = "refuse") -> Compiled:
     """Compile the value and gradient of ``f`` into straight-line Python (source-transformation AD).
 
     ``f``: a graph, a formula, an import, or a Python function, traced at the point ``at=`` (needed for
@@ -367,9 +455,15 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
     of more than :data:`~diffexplore.compile_chunks.CHUNK_LINES` lines is split into parts, whose values
     take turns in a few names instead (``free=False``: each keeps its own).
 
+    ``backend``: ``"numpy"`` (the default), or ``"jax"`` / ``"torch"``: the same lines, diffexplore's own
+    reverse sweep, calling each primitive's JAX or PyTorch facet, so ``c.gradient(at)`` takes that
+    framework's arrays and works under ``jax.jit`` / on the tensors' device. Those follow the framework's
+    semantics (inf/nan instead of DomainError), so a graph traced with branch decisions is refused unless
+    ``guards="ignore"``. ``c.source`` is the program as a module for the backend.
+
     >>> import diffexplore as dx
     >>> c = dx.compile(dx.parse("1 + x + exp(sin(x*y))"), free=False)
-    >>> print(c.source)
+    >>> print(c.listing)
     def value_and_gradient(at):
         # forward sweep: the value of every node of f, in evaluation order
         v1 = at['x']
@@ -388,8 +482,15 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
     >>> c.gradient({"x": 1.0, "y": 2.0}) == dx.grad(c.f, {"x": 1.0, "y": 2.0})
     True
     """
+    if backend not in BACKENDS:
+        raise DiffexploreError(f"compile: backend must be one of {', '.join(map(repr, BACKENDS))}, got "
+                               f"{backend!r}")
     if not isinstance(f, Node):
         f = graph_of(f, at, call="compile")
+    decisions: list[str] = []
+    if backend != "numpy":
+        from .exports.common import prepare
+        decisions = prepare(f, guards, f"dx.compile(backend={backend!r})").decisions
     p = plan(f)
     count = len(p.order)
     if count > COMPILE_NODE_LIMIT:
@@ -403,4 +504,4 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
         p = plan(f, wrt=wanted)               # partials nobody asked for are left out, as dx.grad does
     with gc_paused():
         program = write_program(p, f, wanted)
-    return Compiled(f, wanted, p, program, free)
+    return Compiled(f, wanted, p, program, free, backend, decisions)

@@ -43,7 +43,8 @@ class Part(NamedTuple):
 
 class Layout:
     """The lines one function of a program runs (``kind``: "value", "gradient" or
-    "value_and_gradient") and how they are split into parts.
+    "value_and_gradient") and how they are split into parts. ``checks=False`` leaves out the lines of
+    f that the gradient does not use but that could raise on a point outside f's domain.
 
     >>> import diffexplore as dx
     >>> from diffexplore.plan import plan
@@ -58,11 +59,13 @@ class Layout:
     <BLANKLINE>
     """
 
-    def __init__(self, program: Program, kind: str, free: bool):
+    def __init__(self, program: Program, kind: str, free: bool, checks: bool = True):
         self.program = program
         self.kind = kind
         self.free = free
         self.value, self.gradient, self.result_reads, extra = _results(program, kind)
+        if not checks:                 # (a framework's semantics: nothing raises, so nothing to check)
+            extra = []
         self.lines = _needed(program, self.result_reads, extra)
         self.chunk = CHUNK_LINES
         self.parts = 1

@@ -57,7 +57,9 @@ class Program:
     Line k assigns the value ``targets[k]`` (named ``names[targets[k]]``) the expression ``texts[k]``,
     reads the values ``reads[k]`` and evaluates (forward) or differentiates (reverse) the node in plan
     slot ``plan_slots[k]``. ``value`` and ``gradient`` (by variable name) are the results as expressions;
-    ``can_fail`` lists f's lines whose operation can raise; ``inputs`` the variables' names by value id.
+    ``can_fail`` lists f's lines whose operation can raise; ``inputs`` the variables' names by value id;
+    ``namespace`` holds what the lines call and read by name (the rules' functions, listed in ``rules``
+    by name, and the constants not written as numbers).
     """
 
     def __init__(self, size: int):
@@ -72,6 +74,7 @@ class Program:
         self.can_fail: list[int] = []
         self.inputs: dict[int, str] = {}
         self.namespace: dict[str, Any] = {"np": np}
+        self.rules: dict[str, Primitive] = {}          # the rule each function of the namespace is
 
 
 def write_program(p: Plan, root: Node, wrt: list[str]) -> Program:
@@ -186,6 +189,7 @@ class _Text:
                 function = f"{function}_"
             self.functions[rule.name] = function
             self.namespace[function] = rule.impl
+            self.program.rules[function] = rule
         return function
 
     def render(self, root: Node, leaf: Callable[[Node], Expr | None]) -> Expr:

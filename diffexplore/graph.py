@@ -76,7 +76,8 @@ class Primitive:
 
     The other fields are the primitive's faces elsewhere in the flow: ``sympy`` (used by both
     directions of the SymPy bridge), ``numpy`` (the NumPy ufunc or function the tracer maps to this
-    primitive), ``latex`` (its name in LaTeX trace tables), ``label`` (its drawing label), ``infix`` and
+    primitive), ``jax`` and ``torch`` (its equivalents in those frameworks, for the exports), ``latex``
+    (its name in LaTeX trace tables), ``label`` (its drawing label), ``infix`` and
     ``precedence`` (formula printing), ``linear`` (the positions in which it is linear; its jvp is then
     derived from the primitive itself).
     """
@@ -89,6 +90,8 @@ class Primitive:
     jvp: Any = None
     sympy: Any = None          # SymPy function name, or callable(sympy_module, *args[, attr=])
     numpy: Any = None          # the NumPy ufunc or function that is this primitive (tracing)
+    jax: Any = None            # its jax.numpy function name, or callable(jnp, *args[, attr=]) (export)
+    torch: Any = None          # its torch function name, or callable(torch, *args[, attr=]) (export)
     latex: str | None = None   # LaTeX for the function's name (trace tables); defaults to \operatorname
     linear: tuple = ()         # argument positions in which the primitive is linear (derived jvp)
     label: str | None = None   # drawing label; defaults to the name

@@ -35,7 +35,7 @@ __all__ = ["primitive", "check_grads", "GradCheck", "GradientCheckError"]
 
 def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | None] | Callable | None = None,
               name: str | None = None, sympy: Any = None, numpy: Any = None, latex: str | None = None,
-              label: str | None = None, public: bool = True) -> Callable:
+              label: str | None = None, public: bool = True, jax: Any = None, torch: Any = None) -> Callable:
     """Declare a new primitive from a numeric function and its partial derivative(s).
 
     ``partials[i](*args, out)`` is ∂out/∂arg_i (one callable may stand for the only partial); write it
@@ -43,7 +43,10 @@ def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | No
     as the rule table does (a SymPy function name, or ``callable(sympy_module, *args)``); by default it
     becomes an undefined SymPy function of the primitive's name. ``numpy`` is the NumPy ufunc that is
     this primitive (a traced program's ``np.xxx(t)`` then records it), ``latex`` its name in LaTeX trace
-    tables, ``label`` its drawing label; ``public`` lets formula strings call it. Without ``partials``
+    tables, ``label`` its drawing label; ``public`` lets formula strings call it. ``jax`` and ``torch``
+    are its forms in those frameworks (a function name in ``jax.numpy``/``torch``, or
+    ``callable(framework_module, *args)``), used by ``dx.to_jax``/``dx.to_torch``; without them the exports
+    wrap its NumPy implementation and its partials (a host round trip, see the README). Without ``partials``
     every derivative that reaches the primitive raises a :class:`~diffexplore.errors.RuleError` naming
     it. Declaring a name again replaces an earlier user primitive (built-in names are refused).
 
@@ -60,7 +63,8 @@ def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | No
     """
     if fn is None:
         return lambda function: primitive(function, partials=partials, name=name, sympy=sympy,
-                                          numpy=numpy, latex=latex, label=label, public=public)
+                                          numpy=numpy, latex=latex, label=label, public=public, jax=jax,
+                                          torch=torch)
     if not callable(fn):
         raise DiffexploreError(f"dx.primitive needs a function, got {type(fn).__name__}")
     name = name or fn.__name__
@@ -82,7 +86,7 @@ def primitive(fn: Callable | None = None, /, *, partials: Sequence[Callable | No
         del PRIMITIVES[name]                    # a redefinition (a re-run cell, a reloaded file)
         FUNCTIONS.pop(name, None)
     function = define(name, arity, _numeric(fn), list(partials), public=public, sympy=sympy, numpy=numpy,
-                      latex=latex, label=label, user_defined=True, checked=True,
+                      latex=latex, label=label, user_defined=True, checked=True, jax=jax, torch=torch,
                       doc=fn.__doc__ or f"The user primitive ``{name}``.")
     function.__wrapped__ = fn
     function.__module__ = getattr(fn, "__module__", function.__module__)

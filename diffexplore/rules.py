@@ -51,7 +51,7 @@ FUNCTIONS: dict[str, Callable] = {}
 def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Callable | None] | None = None,
            *, vjp: Callable | None = None, jvp: Callable | None = None,
            linear: bool | Sequence[int] = False, selects: Sequence[int] = (), sympy: Any = None,
-           numpy: Any = None,
+           numpy: Any = None, jax: Any = None, torch: Any = None,
            latex: str | None = None, label: str | None = None, infix: str | None = None,
            precedence: int | None = None, shape: Callable | None = None, has_attr: bool = False,
            public: bool = True, user_defined: bool = False, checked: bool | None = None,
@@ -70,6 +70,11 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
     - ``sympy``: the SymPy function's name (``"exp"``) or ``callable(sympy_module, *args)``;
       ``numpy``: the NumPy ufunc or function the tracer maps to this primitive; ``latex``: the name in
       LaTeX; ``label``: the drawing label; ``infix``/``precedence``: formula printing.
+    - ``jax`` / ``torch``: the primitive in JAX and PyTorch, used by ``dx.to_jax``, ``dx.to_torch`` and
+      ``dx.compile(backend=...)``: the name of a function of ``jax.numpy`` / ``torch`` taking the same
+      arguments (``"sin"``), or ``callable(framework_module, *args)`` (``attr=`` too when ``has_attr``),
+      given the top module ``jax`` or ``torch``, computing on that framework's arrays with its own
+      operations (so its autodiff, jit and devices work through it).
     - ``public``: callable by name in formula strings. ``has_attr``: the callbacks take ``attr=``.
     - ``checked``: check every result of the partials, vjp and jvp (a number, array or node of the
       right shape; anything else is a :class:`~diffexplore.errors.RuleError` naming the primitive).
@@ -106,8 +111,9 @@ def define(name: str, arity: int, impl: Callable | None, partials: Sequence[Call
         impl = None if impl is None else checked_impl(name, impl, shape, has_attr)
     rule = Primitive(name=name, arity=arity, impl=impl,
                      partials=tuple(partials) if partials is not None else None,
-                     vjp=vjp, jvp=jvp, sympy=sympy, numpy=numpy, latex=latex, linear=positions,
-                     label=label, infix=infix, precedence=10 if precedence is None else precedence,
+                     vjp=vjp, jvp=jvp, sympy=sympy, numpy=numpy, jax=jax, torch=torch, latex=latex,
+                     linear=positions, label=label, infix=infix,
+                     precedence=10 if precedence is None else precedence,
                      shape=shape, has_attr=has_attr, user_defined=user_defined, doc=doc)
     if positions and jvp is None:
         rule.jvp = _linear_jvp(rule)
@@ -216,6 +222,81 @@ def facet_index(facet: Callable[[Primitive], Any]) -> dict[Any, Primitive]:
     return cached[1]
 
 
+# ---- framework facets that are more than one function of jax.numpy or torch -------------------------
+# Each takes the framework's top module first (``jax`` or ``torch``), then the primitive's arguments.
+
+
+def _torch_dtype(torch: Any, *values: Any) -> Any:
+    """The floating dtype of the first floating tensor among ``values`` (else torch's default)."""
+    for value in values:
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            return value.dtype
+    return torch.get_default_dtype()
+
+
+def _jax_indicator(compare: Callable) -> Callable:
+    """A comparison in JAX: 1.0 where it holds, else 0.0, in the arguments' floating type."""
+    return lambda jax, a, b: jax.numpy.asarray(compare(a, b), dtype=jax.numpy.result_type(a, b, 0.0))
+
+
+def _torch_indicator(compare: Callable) -> Callable:
+    """A comparison in PyTorch: 1.0 where it holds, else 0.0, in the arguments' floating type."""
+    def indicator(torch, a, b):
+        held = compare(a, b)
+        return held.to(_torch_dtype(torch, a, b)) if isinstance(held, torch.Tensor) else float(held)
+    return indicator
+
+
+def _jax_select(jax, condition, a, b):
+    return jax.numpy.where(condition != 0, a, b)
+
+
+def _torch_select(torch, condition, a, b):
+    if not isinstance(condition, torch.Tensor):
+        return a if condition != 0 else b
+    dtype = _torch_dtype(torch, a, b)
+    return torch.where(condition != 0, torch.as_tensor(a, dtype=dtype, device=condition.device),
+                       torch.as_tensor(b, dtype=dtype, device=condition.device))
+
+
+def _chosen_first(where: Callable, isnan: Callable, compare: Callable) -> Callable:
+    """maximum/minimum as diffexplore takes them: a tie sends the whole gradient to the first argument
+    (JAX and PyTorch split it), a NaN on either side gives NaN."""
+    return lambda a, b: where(isnan(a), a, where(compare(a, b), a, b))
+
+
+def _jax_chosen(compare: Callable) -> Callable:
+    return lambda jax, a, b: _chosen_first(jax.numpy.where, jax.numpy.isnan, compare)(a, b)
+
+
+def _torch_chosen(compare: Callable) -> Callable:
+    def chosen(torch, a, b):
+        dtype = _torch_dtype(torch, a, b)
+        device = next((v.device for v in (a, b) if isinstance(v, torch.Tensor)), None)
+        a, b = (torch.as_tensor(v, dtype=dtype, device=device) for v in (a, b))
+        return _chosen_first(torch.where, torch.isnan, compare)(a, b)
+    return chosen
+
+
+def _torch_step(torch, a):
+    """1 where a > 0, else 0, NaN at NaN (heaviside, which torch cannot differentiate: this has the
+    derivative zero)."""
+    return torch.where(torch.isnan(a), a, (a > 0).to(a.dtype))
+
+
+def _sum_to_framework(a, attr, total: Callable):
+    """sum_to on a framework's array (``total(a, axes, keepdims)`` sums over axes)."""
+    if not hasattr(a, "shape"):
+        return a
+    lead = len(a.shape) - len(attr)
+    if lead > 0:
+        a = total(a, tuple(range(lead)), False)
+    axes = tuple(i for i, n in enumerate(attr) if n == 1 and a.shape[i] != 1)
+    if axes:
+        a = total(a, axes, True)
+    return a.reshape(tuple(attr))
+
+
 def _unary(scalar: Callable, array: Callable) -> Callable:
     """A numeric implementation: :mod:`math` for Python floats, NumPy for everything else."""
     def impl(a):
@@ -232,23 +313,26 @@ define("const", 0, None, public=False, label="const")
 # ---- arithmetic --------------------------------------------------------------------------------------
 add = define("add", 2, operator.add,
              [lambda a, b, out: 1.0, lambda a, b, out: 1.0],
-             sympy="Add", numpy=np.add, label="+", infix="+", precedence=1)
+             sympy="Add", numpy=np.add, jax="add", torch="add", label="+", infix="+", precedence=1)
 
 sub = define("sub", 2, operator.sub,
              [lambda a, b, out: 1.0, lambda a, b, out: -1.0],
-             sympy=lambda sp, a, b: a - b, numpy=np.subtract, label="−", infix="-", precedence=1)
+             sympy=lambda sp, a, b: a - b, numpy=np.subtract, jax="subtract", torch="sub",
+             label="−", infix="-", precedence=1)
 
 mul = define("mul", 2, operator.mul,
              [lambda a, b, out: b, lambda a, b, out: a],
-             sympy="Mul", numpy=np.multiply, latex=r"\times", label="×", infix="*", precedence=2)
+             sympy="Mul", numpy=np.multiply, jax="multiply", torch="mul",
+             latex=r"\times", label="×", infix="*", precedence=2)
 
 div = define("div", 2, operator.truediv,
              [lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b],
-             sympy=lambda sp, a, b: a / b, numpy=np.true_divide, label="÷", infix="/", precedence=2)
+             sympy=lambda sp, a, b: a / b, numpy=np.true_divide, jax="true_divide",
+             torch="div", label="÷", infix="/", precedence=2)
 
 neg = define("neg", 1, operator.neg,
              [lambda a, out: -1.0],
-             sympy=lambda sp, a: -a, numpy=np.negative, label="−", precedence=3)
+             sympy=lambda sp, a: -a, numpy=np.negative, jax="negative", torch="neg", label="−", precedence=3)
 
 
 def _power(a, b):
@@ -289,12 +373,12 @@ def _pow_exponent_partial(a, b, out):
 
 power = define("pow", 2, _power,
                [_pow_base_partial, _pow_exponent_partial],
-               sympy="Pow", numpy=np.power, label="^", infix="**", precedence=4)
+               sympy="Pow", numpy=np.power, jax="power", torch="pow", label="^", infix="**", precedence=4)
 
 # ---- elementary functions ----------------------------------------------------------------------------
 exp = define("exp", 1, _unary(math.exp, np.exp),
              [lambda a, out: out],
-             sympy="exp", numpy=np.exp, latex=r"\exp")
+             sympy="exp", numpy=np.exp, jax="exp", torch="exp", latex=r"\exp")
 
 
 def _scalar_log(a: float) -> float:
@@ -305,23 +389,23 @@ def _scalar_log(a: float) -> float:
 
 log = define("log", 1, _unary(_scalar_log, np.log),
              [lambda a, out: 1.0 / a],
-             sympy="log", numpy=np.log, latex=r"\ln")
+             sympy="log", numpy=np.log, jax="log", torch="log", latex=r"\ln")
 
 sin = define("sin", 1, _unary(math.sin, np.sin),
              [lambda a, out: cos(a)],
-             sympy="sin", numpy=np.sin, latex=r"\sin")
+             sympy="sin", numpy=np.sin, jax="sin", torch="sin", latex=r"\sin")
 
 cos = define("cos", 1, _unary(math.cos, np.cos),
              [lambda a, out: -sin(a)],
-             sympy="cos", numpy=np.cos, latex=r"\cos")
+             sympy="cos", numpy=np.cos, jax="cos", torch="cos", latex=r"\cos")
 
 tan = define("tan", 1, _unary(math.tan, np.tan),
              [lambda a, out: 1.0 + out ** 2.0],
-             sympy="tan", numpy=np.tan, latex=r"\tan")
+             sympy="tan", numpy=np.tan, jax="tan", torch="tan", latex=r"\tan")
 
 tanh = define("tanh", 1, _unary(math.tanh, np.tanh),
               [lambda a, out: 1.0 - out ** 2.0],
-              sympy="tanh", numpy=np.tanh, latex=r"\tanh")
+              sympy="tanh", numpy=np.tanh, jax="tanh", torch="tanh", latex=r"\tanh")
 
 
 def _scalar_sqrt(a: float) -> float:
@@ -332,7 +416,7 @@ def _scalar_sqrt(a: float) -> float:
 
 sqrt = define("sqrt", 1, _unary(_scalar_sqrt, np.sqrt),
               [lambda a, out: 0.5 / out],
-              sympy="sqrt", numpy=np.sqrt, label="√")
+              sympy="sqrt", numpy=np.sqrt, jax="sqrt", torch="sqrt", label="√")
 
 
 def _scalar_sigmoid(a: float) -> float:
@@ -350,7 +434,8 @@ def _array_sigmoid(a):
 
 sigmoid = define("sigmoid", 1, _unary(_scalar_sigmoid, _array_sigmoid),
                  [lambda a, out: out * (1.0 - out)],
-                 sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), label="σ")
+                 sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), label="σ",
+                 jax=lambda jax, a: jax.nn.sigmoid(a), torch="sigmoid")
 
 def _scalar_log1p(a: float) -> float:
     if a <= -1.0:
@@ -360,28 +445,31 @@ def _scalar_log1p(a: float) -> float:
 
 log1p = define("log1p", 1, _unary(_scalar_log1p, np.log1p),
                [lambda a, out: 1.0 / (1.0 + a)],
-               sympy=lambda sp, a: sp.log(1 + a), numpy=np.log1p, latex=r"\operatorname{log1p}",
+               sympy=lambda sp, a: sp.log(1 + a), numpy=np.log1p, jax="log1p", torch="log1p",
+               latex=r"\operatorname{log1p}",
                doc="log(1 + a), accurate for small a.")
 
 expm1 = define("expm1", 1, _unary(math.expm1, np.expm1),
                [lambda a, out: out + 1.0],
-               sympy=lambda sp, a: sp.exp(a) - 1, numpy=np.expm1, latex=r"\operatorname{expm1}",
+               sympy=lambda sp, a: sp.exp(a) - 1, numpy=np.expm1, jax="expm1", torch="expm1",
+               latex=r"\operatorname{expm1}",
                doc="exp(a) − 1, accurate for small a.")
 
 sinh = define("sinh", 1, _unary(math.sinh, np.sinh),
               [lambda a, out: cosh(a)],
-              sympy="sinh", numpy=np.sinh, latex=r"\sinh")
+              sympy="sinh", numpy=np.sinh, jax="sinh", torch="sinh", latex=r"\sinh")
 
 cosh = define("cosh", 1, _unary(math.cosh, np.cosh),
               [lambda a, out: sinh(a)],
-              sympy="cosh", numpy=np.cosh, latex=r"\cosh")
+              sympy="cosh", numpy=np.cosh, jax="cosh", torch="cosh", latex=r"\cosh")
 
 atan = define("atan", 1, _unary(math.atan, np.arctan),
               [lambda a, out: 1.0 / (1.0 + a * a)],
-              sympy="atan", numpy=np.arctan, latex=r"\arctan", label="atan")
+              sympy="atan", numpy=np.arctan, jax="arctan", torch="atan", latex=r"\arctan", label="atan")
 
 stop_gradient = define("stop_gradient", 1, lambda a: a, [None],
-                       sympy=lambda sp, a: a, label="stop∇",
+                       sympy=lambda sp, a: a, label="stop∇", jax=lambda jax, a: jax.lax.stop_gradient(a),
+                       torch=lambda torch, a: a.detach(),
                        doc="The value of a, with derivative zero: the graph stays valid at every point "
                            "(a constant would hold one point's value).")
 
@@ -395,7 +483,8 @@ def _array_norm_cdf(a):
 
 norm_cdf = define("norm_cdf", 1, _unary(lambda a: 0.5 * math.erfc(-a * _SQRT_HALF), _array_norm_cdf),
                   [lambda a, out: _INV_SQRT_2PI * exp(-0.5 * (a * a))],
-                  latex=r"\Phi", label="Φ",
+                  latex=r"\Phi", label="Φ", jax=lambda jax, a: jax.scipy.special.ndtr(a),
+                  torch=lambda torch, a: torch.special.ndtr(a),
                   doc="The standard normal distribution function Φ(a) = (1 + erf(a/√2))/2 (exact GELU is "
                       "a·Φ(a)).")
 
@@ -410,7 +499,8 @@ def _comparison(name: str, compare: Callable, numpy_function: Any) -> Callable:
         if type(a) is float and type(b) is float:
             return 1.0 if compare(a, b) else 0.0
         return numpy_function(np.real(a), np.real(b)) + 0.0
-    return define(name, 2, impl, [None, None], numpy=numpy_function,
+    return define(name, 2, impl, [None, None], numpy=numpy_function, jax=_jax_indicator(compare),
+                  torch=_torch_indicator(compare),
                   doc=f"1.0 where a {name.replace('_', ' ')} b, else 0.0 (derivative zero).")
 
 
@@ -430,7 +520,7 @@ def _select(condition, a, b):
 
 select = define("select", 3, _select,
                 [None, lambda c, a, b, out: select(c, 1.0, 0.0), lambda c, a, b, out: select(c, 0.0, 1.0)],
-                numpy=np.where,
+                numpy=np.where, jax=_jax_select, torch=_torch_select,
                 doc="a where the condition is nonzero, else b (NumPy's where): the gradient flows to the "
                     "chosen side only, and the condition's derivative is zero.")
 
@@ -438,21 +528,23 @@ select = define("select", 3, _select,
 relu = define("relu", 1, _unary(lambda a: 0.0 if a <= 0.0 else a,
                                 lambda a: np.where(np.real(a) <= 0, np.zeros_like(a), a)),
               [lambda a, out: step(a)],
-              sympy=lambda sp, a: sp.Max(a, 0))
+              sympy=lambda sp, a: sp.Max(a, 0), jax=lambda jax, a: jax.numpy.where(a <= 0, 0.0, a),
+              torch="relu")
 
 abs = define("abs", 1, _unary(math.fabs, lambda a: a * np.sign(np.real(a))),
              [lambda a, out: sign(a)],
-             sympy="Abs", numpy=np.absolute, label="|·|")
+             sympy="Abs", numpy=np.absolute, jax="abs", torch="abs", label="|·|")
 
 sign = define("sign", 1, _unary(lambda a: (a > 0.0) - (a < 0.0) + 0.0 if a == a else a,
                                 lambda a: np.sign(np.real(a)) + 0.0),
               [None],
-              sympy="sign", numpy=np.sign)
+              sympy="sign", numpy=np.sign, jax="sign", torch="sign")
 
 step = define("step", 1, _unary(lambda a: 1.0 if a > 0.0 else 0.0 if a <= 0.0 else a,
                                 lambda a: np.heaviside(np.real(a), 0.0)),
               [None],
-              sympy=lambda sp, a: sp.Heaviside(a, 0), label="H")
+              sympy=lambda sp, a: sp.Heaviside(a, 0), label="H",
+              jax=lambda jax, a: jax.numpy.heaviside(a, 0.0), torch=_torch_step)
 
 def _maximum(a, b):
     if type(a) is float and type(b) is float:
@@ -473,11 +565,13 @@ def _nan_wins(a, b, chosen):
 
 maximum = define("maximum", 2, _maximum,
                  [lambda a, b, out: 1.0 - step(b - a), lambda a, b, out: step(b - a)],
-                 sympy="Max", numpy=np.maximum, label="max")
+                 sympy="Max", numpy=np.maximum, label="max",
+                 jax=_jax_chosen(operator.ge), torch=_torch_chosen(operator.ge))
 
 minimum = define("minimum", 2, _minimum,
                  [lambda a, b, out: 1.0 - step(a - b), lambda a, b, out: step(a - b)],
-                 sympy="Min", numpy=np.minimum, label="min")
+                 sympy="Min", numpy=np.minimum, label="min",
+                 jax=_jax_chosen(operator.le), torch=_torch_chosen(operator.le))
 
 
 # ---- shape plumbing for broadcasting (array graphs) --------------------------------------------------
@@ -496,6 +590,10 @@ def _sum_to(a, attr):
 
 
 sum_to = define("sum_to", 1, _sum_to, None, has_attr=True, public=False,
+                jax=lambda jax, a, attr: _sum_to_framework(
+                    a, attr, lambda v, axes, keep: jax.numpy.sum(v, axis=axes, keepdims=keep)),
+                torch=lambda torch, a, attr: _sum_to_framework(
+                    a, attr, lambda v, axes, keep: torch.sum(v, dim=axes, keepdim=keep)),
                 shape=lambda s, attr: tuple(attr),
                 vjp=lambda g, a, out, attr: (broadcast_to(g, attr=a.shape if hasattr(a, "shape")
                                                           else ()),),
@@ -503,6 +601,8 @@ sum_to = define("sum_to", 1, _sum_to, None, has_attr=True, public=False,
                 doc="Sum a broadcast array back to the shape ``attr`` (the adjoint of broadcasting).")
 
 broadcast_to = define("broadcast_to", 1, lambda a, attr: np.broadcast_to(a, attr), None,
+                      jax=lambda jax, a, attr: jax.numpy.broadcast_to(a, tuple(attr)),
+                      torch=lambda torch, a, attr: torch.broadcast_to(torch.as_tensor(a), tuple(attr)),
                       has_attr=True, public=False, shape=lambda s, attr: tuple(attr),
                       vjp=lambda g, a, out, attr: (sum_to(g, attr=a.shape if hasattr(a, "shape")
                                                           else ()),),

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .errors import DiffexploreError, SympyTimeout
 from .graph import PRIMITIVES, Node, Primitive, apply, constant, nodes, size, variable
 from .rules import facet_index
@@ -75,7 +77,78 @@ def to_sympy(node: Node) -> sp.Expr:
     x + exp(sin(x*y)) + 1
     """
     check_depth(node, "to_sympy")
+    if any(n.shape for n in nodes(node)):
+        return deep_call(_array_expression, (node,))
     return deep_call(_sympy_expression, (node,))
+
+
+#: The array primitives :func:`to_sympy` writes element by element: their NumPy implementations only move,
+#: add and multiply entries, so they run on arrays of SymPy expressions as they are.
+ELEMENTWISE_ARRAY_RULES = frozenset({"matmul", "transpose", "reshape", "sum", "mean", "take", "concatenate",
+                                     "sum_to", "broadcast_to", "dropout"})
+
+
+def _array_expression(node: Node) -> Any:
+    """The SymPy form of a graph with arrays, element by element: a 2-D variable is a ``MatrixSymbol``
+    (its entries ``W[i, j]``), another array variable an ``IndexedBase``; elementwise primitives apply
+    to every entry, and the array primitives that only move, add and multiply entries
+    (:data:`ELEMENTWISE_ARRAY_RULES`) run their NumPy implementation on the arrays of expressions. The
+    result is a SymPy ``Array`` (a scalar for a scalar output). Any other primitive is refused by name.
+
+    >>> import diffexplore as dx
+    >>> W, x = dx.variable("W", shape=(2, 2)), dx.variable("x", shape=(2,))
+    >>> dx.to_sympy(dx.sum(dx.tanh(W @ x)))
+    tanh(x[0]*W[0, 0] + x[1]*W[0, 1]) + tanh(x[0]*W[1, 0] + x[1]*W[1, 1])
+    """
+    memo: dict[Node, Any] = {}
+    for n in nodes(node):
+        rule = n.rule
+        if rule.name == "var":
+            memo[n] = _array_symbol(n.name, n.shape)
+        elif rule.name == "const":
+            value = n.value
+            memo[n] = (np.vectorize(_sympy_number, otypes=[object])(value) if np.ndim(value)
+                       else _sympy_number(value))
+        elif rule.elementwise and not rule.has_attr:
+            scalar = _scalar_mapping(rule)
+            args = [memo[a] for a in n.args]
+            if any(isinstance(a, np.ndarray) for a in args):
+                memo[n] = np.vectorize(scalar, otypes=[object])(*args)
+            else:
+                memo[n] = scalar(*args)
+        elif rule.name in ELEMENTWISE_ARRAY_RULES:
+            args = [memo[a] for a in n.args]
+            memo[n] = rule.impl(*args, attr=n.attr) if rule.has_attr else rule.impl(*args)
+        else:
+            raise DiffexploreError(
+                f"to_sympy: the array primitive {rule.name!r} has no element-wise SymPy form; to_sympy "
+                f"writes array graphs made of elementwise functions and "
+                f"{', '.join(sorted(ELEMENTWISE_ARRAY_RULES))}")
+    result = memo[node]
+    if isinstance(result, np.ndarray):
+        return sp.Array(result.tolist()) if result.ndim else result.item()
+    return result
+
+
+def _array_symbol(name: str, shape: tuple) -> Any:
+    """The entries of an array variable as SymPy expressions (a scalar variable: its symbol)."""
+    if not shape:
+        return symbol(name)
+    base = sp.MatrixSymbol(name, *shape) if len(shape) == 2 else sp.IndexedBase(name, real=True)
+    entries = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        entries[index] = base[index]
+    return entries
+
+
+def _scalar_mapping(rule: Primitive) -> Callable:
+    """A primitive as a function of SymPy scalars (through its ``sympy`` facet)."""
+    mapping = rule.sympy
+    if mapping is None:
+        return lambda *args: sp.Function(rule.name)(*args)
+    if isinstance(mapping, str):
+        return getattr(sp, mapping)
+    return lambda *args: mapping(sp, *args)
 
 
 def check_depth(node: Node, step: str) -> None:

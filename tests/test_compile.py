@@ -89,7 +89,7 @@ def _assigned(source: str) -> list[str]:
 
 def test_source_is_a_forward_sweep_then_a_reverse_sweep_with_one_line_per_node():
     f = dx.parse(SEED)
-    source = dx.compile(f, free=False).source
+    source = dx.compile(f, free=False).listing
     forward_at = source.index("# forward sweep")
     reverse_at = source.index("# reverse sweep")
     assert forward_at < reverse_at
@@ -104,7 +104,7 @@ def test_source_is_a_forward_sweep_then_a_reverse_sweep_with_one_line_per_node()
 
 def test_shared_subexpressions_are_computed_once():
     """x*y is used four times (inside sin, cos and twice as a factor) and computed on one line."""
-    source = dx.compile("sin(x*y) + cos(x*y) * (x*y) + x*y", free=False).source
+    source = dx.compile("sin(x*y) + cos(x*y) * (x*y) + x*y", free=False).listing
     names = _assigned(source)
     assert len(names) == len(set(names))                              # every name assigned once
     products = [line for line in source.splitlines() if re.fullmatch(r"\s+v\d+ = v1 \* v\d+", line)]
@@ -115,18 +115,18 @@ def test_partials_that_are_numbers_fold_away():
     """d(3x + y)/dx is the number 3: no multiplication by 1 and no adjoint line is needed for it."""
     c = dx.compile("3*x + y", free=False)
     assert c.gradient({"x": 1.0, "y": 2.0}) == {"x": 3.0, "y": 1.0}
-    assert "* 1.0" not in c.source
+    assert "* 1.0" not in c.listing
 
 
 def test_source_is_the_same_text_for_the_same_graph():
-    first = dx.compile(SEED).source
-    assert dx.compile(dx.parse(SEED)).source == first
+    first = dx.compile(SEED).listing
+    assert dx.compile(dx.parse(SEED)).listing == first
     assert "#" not in first.split("def value_and_gradient(at):")[0]
 
 
 def test_free_writes_del_after_last_use_and_changes_no_number():
     freed, kept = dx.compile(SEED), dx.compile(SEED, free=False)
-    assert "del " in freed.source and "del " not in kept.source
+    assert "del " in freed.listing and "del " not in kept.listing
     at = {"x": np.linspace(-1, 1, 7), "y": 0.5}
     for name, value in freed.gradient(at).items():
         assert np.array_equal(value, kept.gradient(at)[name])
@@ -255,7 +255,7 @@ def test_a_long_program_is_a_main_function_calling_parts_and_alike_parts_compile
     for _ in range(60):
         f = dx.sin(f) * f + 0.5
     c = dx.compile(f)
-    source = c.source
+    source = c.listing
     assert source.startswith("def value_and_gradient(at):\n    s = [None] * ")
     assert "    s[0:1] = inputs(at)\n" in source and source.count("    return results(s)\n") == 1
     calls = re.findall(r"^    s\[stores\[\d+\]\] = (part_\d+)\(loads\[\d+\]\(s\)\)$", source, flags=re.M)
@@ -272,7 +272,7 @@ def test_many_variables_split_into_parts_keep_every_gradient_entry():
     f = dx.reports.families.mlp(1000)
     at = dx.reports.families.mlp_point(1000)
     c = dx.compile(f)
-    assert "def part_1(loaded):" in c.source
+    assert "def part_1(loaded):" in c.listing
     value, gradient = c.value_and_gradient(at)
     assert value == dx.evaluate(f, at) and gradient == dx.grad(f, at)
     assert list(gradient) == list(dx.grad(f, at))

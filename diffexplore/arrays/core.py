@@ -92,7 +92,7 @@ def _matmul_vjp(g, a, b, out, needed=(True, True)):
 
 matmul = define(
     "matmul", 2, np.matmul, None, public=False, shape=_matmul_shape,
-    vjp=_matmul_vjp, linear=True, infix="@", precedence=2, label="@",
+    vjp=_matmul_vjp, linear=True, infix="@", precedence=2, label="@", jax="matmul", torch="matmul",
     doc="The matrix product ``a @ b`` (NumPy's matmul: vectors promoted, batch axes broadcast).")
 
 
@@ -112,6 +112,8 @@ def _transpose_shape(sa: tuple, attr) -> tuple:
 _transpose = define(
     "transpose", 1, lambda a, attr: np.transpose(a, attr.axes), None, public=False, has_attr=True,
     shape=_transpose_shape, linear=True,
+    jax=lambda jax, a, attr: jax.numpy.transpose(a, attr.axes),
+    torch=lambda torch, a, attr: torch.permute(a, attr.axes),
     vjp=lambda g, a, out, attr: (transpose(g, tuple(np.argsort(attr.axes).tolist())),),
     doc="Permute the axes (``attr.axes``: the permutation).")
 
@@ -153,6 +155,8 @@ ReshapeAttr = attr_type("ReshapeAttr", "shape")
 _reshape = define(
     "reshape", 1, lambda a, attr: np.reshape(a, attr.shape), None, public=False, has_attr=True,
     shape=lambda sa, attr: _resolve_shape(sa, attr.shape), linear=True,
+    jax=lambda jax, a, attr: jax.numpy.reshape(a, attr.shape),
+    torch=lambda torch, a, attr: torch.reshape(a, attr.shape),
     vjp=lambda g, a, out, attr: (_reshaped(g, shape_of(a)),),
     doc="The same elements in a new shape (``attr.shape``).")
 
@@ -176,6 +180,25 @@ def _reduce_shape(sa: tuple, attr) -> tuple:
     return kept(sa, attr.axis) if attr.keepdims else reduced(sa, attr.axis)
 
 
+def _torch_reduction(function_name: str) -> Any:
+    """A reduction in PyTorch over ``attr.axis`` (no axes: the value itself; PyTorch reads ``dim=()``
+    as every axis). ``prod`` takes one axis at a time."""
+    def reduce(torch, a, attr):
+        if not attr.axis:
+            return a
+        function = getattr(torch, function_name)
+        if function_name != "prod":
+            return function(a, dim=attr.axis, keepdim=attr.keepdims)
+        for axis in sorted(attr.axis, reverse=True):
+            a = function(a, dim=axis, keepdim=attr.keepdims)
+        return a
+    return reduce
+
+
+def _jax_reduction(function_name: str) -> Any:
+    return lambda jax, a, attr: getattr(jax.numpy, function_name)(a, axis=attr.axis, keepdims=attr.keepdims)
+
+
 def _spread(g: Any, a: Any, attr) -> Any:
     """A reduction's adjoint: ``g`` back to the shape of ``a``, the same on every reduced element."""
     shape = shape_of(a)
@@ -191,12 +214,14 @@ def _count(shape: tuple, axes: tuple) -> int:
 _sum = define(
     "sum", 1, lambda a, attr: _scalar(np.sum(a, axis=attr.axis, keepdims=attr.keepdims)), None,
     public=False, has_attr=True, shape=_reduce_shape, linear=True,
+    jax=_jax_reduction("sum"), torch=_torch_reduction("sum"),
     vjp=lambda g, a, out, attr: (_spread(g, a, attr),),
     doc="The sum over ``attr.axis``.")
 
 _mean = define(
     "mean", 1, lambda a, attr: _scalar(np.mean(a, axis=attr.axis, keepdims=attr.keepdims)), None,
     public=False, has_attr=True, shape=_reduce_shape, linear=True,
+    jax=_jax_reduction("mean"), torch=_torch_reduction("mean"),
     vjp=lambda g, a, out, attr: (_spread(g, a, attr) * (1.0 / _count(shape_of(a), attr.axis)),),
     doc="The mean over ``attr.axis``.")
 
@@ -239,6 +264,7 @@ def _chooser(name: str, numpy_function: Any) -> Any:
     return define(
         name, 1, lambda a, attr: _scalar(numpy_function(a, axis=attr.axis, keepdims=attr.keepdims)), None,
         public=False, has_attr=True, shape=_reduce_shape,
+        jax=_jax_reduction(name), torch=_torch_reduction("a" + name),
         vjp=lambda g, a, out, attr: (_spread(g, a, attr) * _chosen(a, out, attr),),
         jvp=lambda tangents, a, out, attr: sum(as_shape(tangents[0], a) * _chosen(a, out, attr),
                                                axis=attr.axis, keepdims=attr.keepdims),
@@ -257,6 +283,7 @@ def _prod_partial(a: Any, out: Any, attr) -> Any:
 _prod = define(
     "prod", 1, lambda a, attr: _scalar(np.prod(a, axis=attr.axis, keepdims=attr.keepdims)), None,
     public=False, has_attr=True, shape=_reduce_shape,
+    jax=_jax_reduction("prod"), torch=_torch_reduction("prod"),
     vjp=lambda g, a, out, attr: (_spread(g, a, attr) * _prod_partial(a, out, attr),),
     jvp=lambda tangents, a, out, attr: sum(as_shape(tangents[0], a) * _prod_partial(a, out, attr),
                                            axis=attr.axis, keepdims=attr.keepdims),
@@ -374,6 +401,24 @@ class Index:
         return "[" + ", ".join(parts) + "]"
 
 
+def _torch_index(torch: Any, index: Index, device: Any) -> tuple:
+    """An :class:`Index` for PyTorch: its integer arrays as tensors on ``device``."""
+    return tuple(torch.as_tensor(item, device=device) if isinstance(item, np.ndarray) else item
+                 for item in index.numpy)
+
+
+def _torch_untake(torch, g, attr):
+    out = torch.zeros(attr.shape, dtype=g.dtype, device=g.device)
+    index = _torch_index(torch, attr.index, g.device)
+    if not attr.index.advanced:
+        out[index] = g
+        return out
+    if builtins.all(isinstance(item, torch.Tensor) for item in index):
+        return out.index_put(index, torch.broadcast_to(g, out[index].shape), accumulate=True)
+    raise DiffexploreError(f"_untake: the index {attr.index!r} mixes integer arrays with slices; its "
+                           "PyTorch form (index_put with accumulation) takes integer arrays only")
+
+
 def _take_shape(sa: tuple, attr: Index) -> tuple:
     try:
         return np.broadcast_to(np.empty((), dtype=np.int8), sa)[attr.numpy].shape
@@ -402,12 +447,16 @@ def _untake_shape(sg: tuple, attr) -> tuple:
 
 _take = define(
     "take", 1, lambda a, attr: _scalar(np.asarray(a)[attr.numpy]), None, public=False, has_attr=True,
-    shape=_take_shape, linear=True,
+    shape=_take_shape, linear=True, jax=lambda jax, a, attr: jax.numpy.asarray(a)[attr.numpy],
+    torch=lambda torch, a, attr: a[_torch_index(torch, attr, a.device)],
     vjp=lambda g, a, out, attr: (_untake(g, attr=UntakeAttr(attr, shape_of(a))),),
     doc="``a[index]`` (``attr``: the :class:`Index`).")
 
 _untake = define(
     "_untake", 1, _untake_impl, None, public=False, has_attr=True, shape=_untake_shape, label="untake",
+    jax=lambda jax, g, attr: jax.numpy.zeros(attr.shape, jax.numpy.result_type(g, 0.0)).at[
+        attr.index.numpy].add(g),
+    torch=_torch_untake,
     linear=True, vjp=lambda g, c, out, attr: (_take(g, attr=attr.index),),
     doc="The adjoint of take: zeros of ``attr.shape`` with ``c`` added at ``attr.index``.")
 
@@ -480,6 +529,8 @@ def _concatenate_jvp(tangents, a, b, out, attr):
 _concatenate = define(
     "concatenate", 2, lambda a, b, attr: np.concatenate([a, b], axis=attr.axis), None, public=False,
     has_attr=True, shape=_concatenate_shape, vjp=_concatenate_vjp, jvp=_concatenate_jvp,
+    jax=lambda jax, a, b, attr: jax.numpy.concatenate([a, b], axis=attr.axis),
+    torch=lambda torch, a, b, attr: torch.cat([a, b], dim=attr.axis),
     doc="Two arrays joined along ``attr.axis``.")
 
 

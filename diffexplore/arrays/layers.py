@@ -65,6 +65,8 @@ def _log_softmax_impl(a, attr):
 _log_softmax = define(
     "log_softmax", 1, _log_softmax_impl, None, public=False, has_attr=True,
     shape=lambda sa, attr: sa,
+    jax=lambda jax, a, attr: jax.nn.log_softmax(a, axis=attr.axis),
+    torch=lambda torch, a, attr: torch.log_softmax(a, dim=attr.axis),
     vjp=lambda g, a, out, attr: (g - exp(out) * sum(g, axis=attr.axis, keepdims=True),),
     jvp=lambda tangents, a, out, attr: (
         as_shape(tangents[0], a) - sum(exp(out) * tangents[0], axis=attr.axis, keepdims=True)),
@@ -176,6 +178,34 @@ def _conv_attr(attr) -> Any:
     return ConvAttr(attr.stride, attr.padding)
 
 
+def _jax_conv2d(jax, x, w, attr):
+    return jax.lax.conv_general_dilated(x, w, attr.stride, [(p, p) for p in attr.padding],
+                                        dimension_numbers=("NCHW", "OIHW", "NCHW"))
+
+
+def _jax_conv2d_input_grad(jax, g, w, attr):
+    """The adjoint of conv2d in its input, as JAX's own vjp of the convolution."""
+    shape = (g.shape[0], w.shape[1]) + tuple(attr.size)
+    _out, pullback = jax.vjp(lambda x: _jax_conv2d(jax, x, w, attr), jax.numpy.zeros(shape, g.dtype))
+    return pullback(g)[0]
+
+
+def _jax_conv2d_weight_grad(jax, x, g, attr):
+    shape = (g.shape[1], x.shape[1]) + tuple(attr.kernel)
+    _out, pullback = jax.vjp(lambda w: _jax_conv2d(jax, x, w, attr), jax.numpy.zeros(shape, g.dtype))
+    return pullback(g)[0]
+
+
+def _torch_conv2d_input_grad(torch, g, w, attr):
+    shape = (g.shape[0], w.shape[1]) + tuple(attr.size)
+    return torch.nn.grad.conv2d_input(shape, w, g, stride=attr.stride, padding=attr.padding)
+
+
+def _torch_conv2d_weight_grad(torch, x, g, attr):
+    shape = (g.shape[1], x.shape[1]) + tuple(attr.kernel)
+    return torch.nn.grad.conv2d_weight(x, shape, g, stride=attr.stride, padding=attr.padding)
+
+
 def _conv2d_vjp(g, x, w, out, attr, needed=(True, True)):
     return (_conv2d_input_grad(g, w, attr=_input_attr(attr, x)) if needed[0] else None,
             _conv2d_weight_grad(x, g, attr=_weight_attr(attr, w)) if needed[1] else None)
@@ -183,12 +213,14 @@ def _conv2d_vjp(g, x, w, out, attr, needed=(True, True)):
 
 _conv2d = define(
     "conv2d", 2, _conv2d_impl, None, public=False, has_attr=True, shape=_conv2d_shape,
-    vjp=_conv2d_vjp, linear=True,
+    vjp=_conv2d_vjp, linear=True, jax=_jax_conv2d,
+    torch=lambda torch, x, w, attr: torch.nn.functional.conv2d(x, w, stride=attr.stride,
+                                                               padding=attr.padding),
     doc="2-D cross-correlation of an (N, C, H, W) input with (O, C, kh, kw) weights (PyTorch's conv2d).")
 
 _conv2d_input_grad = define(
     "_conv2d_input_grad", 2, _conv2d_input_grad_impl, None, public=False, has_attr=True,
-    label="conv2dᵀ (input)", linear=True,
+    label="conv2dᵀ (input)", linear=True, jax=_jax_conv2d_input_grad, torch=_torch_conv2d_input_grad,
     shape=lambda sg, sw, attr: (sg[0], sw[1]) + tuple(attr.size),
     vjp=lambda u, g, w, out, attr: (_conv2d(u, w, attr=_conv_attr(attr)),
                                     _conv2d_weight_grad(u, g, attr=_weight_attr(attr, w))),
@@ -196,7 +228,7 @@ _conv2d_input_grad = define(
 
 _conv2d_weight_grad = define(
     "_conv2d_weight_grad", 2, _conv2d_weight_grad_impl, None, public=False, has_attr=True,
-    label="conv2dᵀ (weight)", linear=True,
+    label="conv2dᵀ (weight)", linear=True, jax=_jax_conv2d_weight_grad, torch=_torch_conv2d_weight_grad,
     shape=lambda sx, sg, attr: (sg[1], sx[1]) + tuple(attr.kernel),
     vjp=lambda v, x, g, out, attr: (
         _conv2d_input_grad(g, v, attr=ConvInputAttr(attr.stride, attr.padding, tuple(shape_of(x)[2:]))),
@@ -280,6 +312,43 @@ def _pool_scatter_impl(x, g, attr):
     return out
 
 
+def _jax_max_pool(jax, x, attr):
+    return jax.lax.reduce_window(x, -jax.numpy.inf, jax.lax.max, (1, 1) + tuple(attr.kernel_size),
+                                 (1, 1) + tuple(attr.stride), "VALID")
+
+
+def _jax_pool_select(jax, x, t, attr):
+    """The entries of t at x's window maxima: the derivative of max pooling at x along t."""
+    t = jax.numpy.broadcast_to(t, x.shape)
+    return jax.jvp(lambda v: _jax_max_pool(jax, v, attr), (x,), (t,))[1]
+
+
+def _jax_pool_scatter(jax, x, g, attr):
+    """g added at x's window maxima: the vjp of max pooling at x."""
+    out, pullback = jax.vjp(lambda v: _jax_max_pool(jax, v, attr), x)
+    return pullback(jax.numpy.broadcast_to(g, out.shape))[0]
+
+
+def _torch_pool_positions(torch, x, attr):
+    """For each window of x, the flat (H·W) position of its maximum, by PyTorch's max_pool2d."""
+    _out, positions = torch.nn.functional.max_pool2d(x.detach(), attr.kernel_size, attr.stride,
+                                                     return_indices=True)
+    return positions
+
+
+def _torch_pool_select(torch, x, t, attr):
+    positions = _torch_pool_positions(torch, x, attr)
+    flat = torch.broadcast_to(t, x.shape).flatten(2)
+    return flat.gather(2, positions.flatten(2)).reshape(positions.shape)
+
+
+def _torch_pool_scatter(torch, x, g, attr):
+    positions = _torch_pool_positions(torch, x, attr)
+    g = torch.broadcast_to(g, positions.shape)
+    out = torch.zeros(x.shape[:2] + (x.shape[2] * x.shape[3],), dtype=g.dtype, device=g.device)
+    return out.scatter_add(2, positions.flatten(2), g.flatten(2)).reshape(x.shape)
+
+
 def _pool_shape(sx: tuple, attr) -> tuple:
     if len(sx) != 4:
         raise ShapeError(f"max_pool2d: input shape {sx}: expected (N, C, H, W)")
@@ -304,20 +373,21 @@ def _scatter_shape(sx: tuple, sg: tuple, attr) -> tuple:
 
 _max_pool2d = define(
     "max_pool2d", 1, lambda x, attr: _pool_select_impl(x, x, attr), None, public=False, has_attr=True,
-    shape=_pool_shape,
+    shape=_pool_shape, jax=_jax_max_pool,
+    torch=lambda torch, x, attr: torch.nn.functional.max_pool2d(x, attr.kernel_size, attr.stride),
     vjp=lambda g, x, out, attr: (_pool_scatter(x, g, attr=attr),),
     jvp=lambda tangents, x, out, attr: _pool_select(x, as_shape(tangents[0], x), attr=attr),
     doc="The maximum of every kernel window (first maximum on a tie).")
 
 _pool_select = define(
     "_pool_select", 2, _pool_select_impl, None, public=False, has_attr=True, shape=_select_shape,
-    label="pool select", linear=(1,), selects=(0,),
+    label="pool select", linear=(1,), selects=(0,), jax=_jax_pool_select, torch=_torch_pool_select,
     vjp=lambda u, x, t, out, attr: (None, _pool_scatter(x, u, attr=attr)),
     doc="The entries of ``t`` where ``x`` has its window maxima (linear in t; x only chooses).")
 
 _pool_scatter = define(
     "_pool_scatter", 2, _pool_scatter_impl, None, public=False, has_attr=True, shape=_scatter_shape,
-    label="pool scatter", linear=(1,), selects=(0,),
+    label="pool scatter", linear=(1,), selects=(0,), jax=_jax_pool_scatter, torch=_torch_pool_scatter,
     vjp=lambda v, x, g, out, attr: (None, _pool_select(x, v, attr=attr)),
     doc="Zeros of the shape of ``x`` with ``g`` added where ``x`` has its window maxima.")
 
@@ -344,6 +414,11 @@ def max_pool2d(x: Any, kernel_size: int | Sequence[int], stride: int | Sequence[
 DropoutAttr = attr_type("DropoutAttr", "p kept")         # kept: the scaled keep-mask (an ArrayValue)
 
 
+def _mask(attr) -> np.ndarray:
+    """The scaled keep-mask (an array in a module written by dx.compile, an ArrayValue in a node)."""
+    return attr.kept.array if isinstance(attr.kept, ArrayValue) else attr.kept
+
+
 def _dropout_shape(sx: tuple, attr) -> tuple:
     if attr.kept.array.shape != sx:
         raise ShapeError(f"dropout: mask shape {attr.kept.array.shape} differs from input shape {sx}")
@@ -353,6 +428,8 @@ def _dropout_shape(sx: tuple, attr) -> tuple:
 _dropout = define(
     "dropout", 1, lambda x, attr: x * attr.kept.array, None, public=False, has_attr=True,
     shape=_dropout_shape, linear=True,
+    jax=lambda jax, x, attr: x * _mask(attr),
+    torch=lambda torch, x, attr: x * torch.as_tensor(_mask(attr), dtype=x.dtype, device=x.device),
     vjp=lambda g, x, out, attr: (_dropout(as_shape(g, x), attr=attr),),
     doc="Multiply by a fixed 0 or 1/(1-p) mask (``attr.kept``): linear, so its vjp and jvp are itself.")
 
@@ -430,6 +507,24 @@ def _batch_norm_jvp(tangents, x, gamma, beta, out, attr):
     return as_shape(total, x)
 
 
+def _framework_batch_norm(x, gamma, beta, attr, mean_of: Any, sqrt_of: Any):
+    """Batch normalisation on a framework's arrays (``mean_of(v)`` over ``attr.axis`` keeping axes)."""
+    keep = kept(tuple(x.shape), attr.axis)
+    centred = x - mean_of(x)
+    return (gamma.reshape(keep) * (centred / sqrt_of(mean_of(centred * centred) + attr.eps))
+            + beta.reshape(keep))
+
+
+def _jax_batch_norm(jax, x, gamma, beta, attr):
+    return _framework_batch_norm(x, gamma, beta, attr,
+                                 lambda v: jax.numpy.mean(v, axis=attr.axis, keepdims=True), jax.numpy.sqrt)
+
+
+def _torch_batch_norm(torch, x, gamma, beta, attr):
+    return _framework_batch_norm(x, gamma, beta, attr,
+                                 lambda v: torch.mean(v, dim=attr.axis, keepdim=True), torch.sqrt)
+
+
 def _batch_norm_shape(sx: tuple, sgamma: tuple, sbeta: tuple, attr) -> tuple:
     want = reduced(sx, attr.axis)
     if sgamma != want or sbeta != want:
@@ -440,7 +535,7 @@ def _batch_norm_shape(sx: tuple, sgamma: tuple, sbeta: tuple, attr) -> tuple:
 
 _batch_norm = define(
     "batch_norm", 3, _batch_norm_impl, None, public=False, has_attr=True, shape=_batch_norm_shape,
-    vjp=_batch_norm_vjp, jvp=_batch_norm_jvp,
+    vjp=_batch_norm_vjp, jvp=_batch_norm_jvp, jax=_jax_batch_norm, torch=_torch_batch_norm,
     doc="gamma·(x − mean)/sqrt(var + eps) + beta with the batch's own mean and variance over ``attr.axis``.")
 
 
