@@ -20,7 +20,8 @@ reversal, the fewest evaluations there are (:func:`binomial_advances`).
 
 Cuts fall at *narrow* points: on a chain every cut holds one value; on any other graph each snapshot goes
 to the cut with the fewest live entries near its even position, and revolve's units are the segments
-between the cuts no wider than the median cut. A schedule's ``description`` says how it was chosen.
+between the narrowest cuts (between the cuts no wider than the median cut when there are fewer than √n
+of those). A schedule's ``description`` says how it was chosen.
 The schedule is data so that other sweeps (a compiled gradient) can follow it too.
 
 >>> import diffexplore as dx
@@ -190,6 +191,25 @@ def _median(values: list[int]) -> int:
     return sorted(values)[len(values) // 2] if values else 0
 
 
+def _units(widths: list[int], n: int) -> tuple[list[int], str]:
+    """Revolve's units on a graph that is not a chain, and how they were chosen: the segments between
+    the narrowest cuts (each snapshot then holds the fewest values: on the logistic map, the cuts between
+    its steps), when there are at least √n of them; else between the cuts no wider than the median.
+
+    >>> _units([0, 1, 2, 1, 2, 2, 1, 2, 2, 1], 9)
+    ([0, 1, 3, 6, 9], '4 units between the cuts holding 1 entries (the narrowest)')
+    """
+    interior = widths[1:n]
+    narrowest = min(interior)
+    cuts = [c for c in range(1, n) if widths[c] == narrowest]
+    if len(cuts) + 1 >= math.isqrt(n):
+        return [0] + cuts + [n], f"{len(cuts) + 1} units between the cuts holding {narrowest} entries " \
+                                 "(the narrowest)"
+    narrow = _median(interior)
+    cuts = [0] + [c for c in range(1, n) if widths[c] <= narrow] + [n]
+    return cuts, f"{len(cuts) - 1} units between the cuts holding at most {narrow} entries (the median cut)"
+
+
 def _even_cuts(p: Plan, k: int) -> list[int]:
     """k − 1 interior cuts, spread evenly over the tape (in entries; over the operations when the tape is
     empty), each at the narrowest cut near its even position."""
@@ -246,10 +266,7 @@ def schedule(p: Plan, checkpoints: Any) -> Schedule:
             cuts = list(range(n + 1))
             how = "every operation a unit"
         else:
-            narrow = _median(interior)
-            cuts = [0] + [c for c in range(1, n) if info.widths[c] <= narrow] + [n]
-            how = (f"{len(cuts) - 1} units between the cuts holding at most {narrow} entries "
-                   "(the median cut)")
+            cuts, how = _units(info.widths, n)
         units = len(cuts) - 1
         r = repetitions(units, s)
         actions = _in_operations(revolve(units, s), cuts)
