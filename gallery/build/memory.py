@@ -46,7 +46,8 @@ def make_gallery(outdir: Path) -> list[Path]:
              "--plot memory.png`.", ""]
     for family, sizes, trade, shows in REPORTS:
         report = memory_report(family, sizes, trade_n=trade)
-        written.append(report.plot(outdir / f"{family}.png"))
+        report.plot(outdir / f"{family}.png")
+        written.append(outdir / f"{family}.png")
         write(f"{family}.md", report.to_markdown() + f"\n![memory of {family}]({family}.png)\n")
         index += [f"## {family}", "", f"{shows[0].upper()}{shows[1:]}.", "",
                   f"![memory against n and the trade-off]({family}.png)", "",
