@@ -180,6 +180,14 @@ class Schedule:
         """Operations evaluated again, each time after the first (from the actions, without numbers)."""
         return sum(c - 1 for c in self.evaluations(self.cuts[-1]) if c > 1)
 
+    def __repr__(self) -> str:
+        from .render.displays import schedule_text
+        return schedule_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import schedule_html
+        return schedule_html(self)
+
 
 def _store_all(p: Plan) -> Schedule:
     n = len(p.ops)

@@ -97,6 +97,11 @@ class MemoryTable:
 
     _TRADE_HEADERS = ["schedule", "snapshots", "stored", "peak", "recomputed ops"]
 
+    def tables(self) -> tuple[list[str], list[list[str]], list[str], list[list[str]]]:
+        """The sizes table and the trade-off table as ``(headers, rows, trade headers, trade rows)``."""
+        return ([h for h, _ in COLUMNS.values()], [[str(row[k]) for k in COLUMNS] for row in self.rows],
+                list(self._TRADE_HEADERS), self._trade_rows())
+
     def trade_heading(self) -> str:
         return (f"trade-off at n = {self.trade_n} ({self.trade_ops} operations): values stored "
                 "against operations run again")
@@ -129,8 +134,14 @@ class MemoryTable:
         lines += [f"- **{header}**: {meaning}." for header, meaning in list(COLUMNS.values())[1:]]
         return "\n".join(lines) + "\n"
 
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+    def __repr__(self) -> str:
+        from ..render.displays import memory_table_text
+        return memory_table_text(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: the tables with the plot under them (HTML), the Markdown report, the plot as PNG."""
+        from ..render.displays import memory_table_bundle
+        return memory_table_bundle(self)
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
