@@ -370,9 +370,10 @@ def reverse_checkpointed(p: Plan, point: Mapping[str, Any], seed_of: Callable[[A
 
 def memory_marks(p: Plan, checkpoints: Any = None) -> dict[int, str]:
     """slot -> ``"stored"`` (on the tape: a local partial reads it; without checkpoints),
-    ``"checkpoint"`` (kept by a snapshot) or ``"↻ run again k×"`` (evaluated k more times) for the
-    slots reverse mode treats specially under ``checkpoints``; computed from the schedule, without
-    numbers."""
+    ``"checkpoint"`` (kept by a snapshot), ``"↻ run again k×"`` (evaluated k more times) or both,
+    ``"checkpoint; ↻ run again k×"`` (a snapshot's value that the segment before it computes again),
+    for the slots reverse mode treats specially under ``checkpoints``; computed from the schedule,
+    without numbers."""
     plan_schedule = checkpoints if isinstance(checkpoints, Schedule) else schedule(p, checkpoints)
     info = analysis(p)
     marks: dict[int, str] = {}
@@ -386,7 +387,8 @@ def memory_marks(p: Plan, checkpoints: Any = None) -> dict[int, str]:
             marks[p.ops[k][3]] = f"↻ run again {count - 1}×"
     for slots in plan_schedule.live.values():
         for j in slots:
-            marks[j] = "checkpoint"
+            again = marks.get(j, "")
+            marks[j] = f"checkpoint; {again}" if again.startswith("↻") else "checkpoint"
     return marks
 
 
