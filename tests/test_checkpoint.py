@@ -195,8 +195,11 @@ def test_the_marks_name_the_stored_values_the_checkpoints_and_the_recomputed():
     stored = memory_marks(p)
     assert set(stored.values()) == {"stored"} and len(stored) == 8
     marks = memory_marks(p, 3)
-    assert list(marks.values()).count("checkpoint") == 2
+    assert sum(mark.startswith("checkpoint") for mark in marks.values()) == 2
     assert any(mark.startswith("↻ run again") for mark in marks.values())
+    again = sum(int(mark.split("run again ")[1].rstrip("×")) for mark in marks.values()
+                if "run again" in mark)
+    assert again == schedule(p, 3).recomputed_ops
 
 
 def test_bad_checkpoints_are_refused():
