@@ -205,14 +205,14 @@ def _units(widths: list[int], n: int) -> tuple[list[int], str]:
     its steps), when there are at least √n of them; else between the cuts no wider than the median.
 
     >>> _units([0, 1, 2, 1, 2, 2, 1, 2, 2, 1], 9)
-    ([0, 1, 3, 6, 9], '4 units between the cuts holding 1 entries (the narrowest)')
+    ([0, 1, 3, 6, 9], '4 units between the cuts holding 1 entry (the narrowest)')
     """
     interior = widths[1:n]
     narrowest = min(interior)
     cuts = [c for c in range(1, n) if widths[c] == narrowest]
     if len(cuts) + 1 >= math.isqrt(n):
-        return [0] + cuts + [n], f"{len(cuts) + 1} units between the cuts holding {narrowest} entries " \
-                                 "(the narrowest)"
+        entries = "1 entry" if narrowest == 1 else f"{narrowest} entries"
+        return [0] + cuts + [n], f"{len(cuts) + 1} units between the cuts holding {entries} (the narrowest)"
     narrow = _median(interior)
     cuts = [0] + [c for c in range(1, n) if widths[c] <= narrow] + [n]
     return cuts, f"{len(cuts) - 1} units between the cuts holding at most {narrow} entries (the median cut)"

@@ -162,7 +162,7 @@ def memory_text(memory: Any) -> str:
     how = _METHODS.get(memory.method, memory.method)
     if memory.schedule is not None and memory.schedule.kind != "store-all":
         how += f", {memory.schedule.kind} checkpoints"
-    return one_line("MemoryReport", f"{how}, {memory.ops:,} operations", memory_summary(memory))
+    return one_line("MemoryReport", f"{how}, {_plural(memory.ops, 'operation')}", memory_summary(memory))
 
 
 def memory_html(memory: Any) -> str:
@@ -173,28 +173,51 @@ def memory_html(memory: Any) -> str:
     counts = [["operations run again", f"{memory.recomputed_ops:,}"],
               ["snapshots held at once (checkpoints)", f"{memory.checkpoints:,}"]]
     notes = [memory.schedule.description] if memory.schedule is not None else []
-    return section_html(f"memory of {_METHODS.get(memory.method, memory.method)} on {memory.ops:,} "
-                        "operations (lean sweep)", table_html(["", "values", "bytes"], rows),
-                        table_html(["", "count"], counts), notes=notes)
+    return section_html(f"memory of {_METHODS.get(memory.method, memory.method)} on "
+                        f"{_plural(memory.ops, 'operation')} (lean sweep)",
+                        table_html(["", "values", "bytes"], rows), table_html(["", "count"], counts),
+                        notes=notes)
 
 
 def schedule_text(schedule: Any) -> str:
     """Schedule: kind, snapshots, segments, actions, operations run again."""
     return one_line("Schedule", f"{schedule.kind}, {schedule.snapshots} snapshots",
-                    f"{len(schedule.cuts) - 1:,} segments, {len(schedule.actions):,} actions",
-                    f"{schedule.recomputed_ops:,} operations run again")
+                    f"{_plural(len(schedule.cuts) - 1, 'segment')}, "
+                    f"{_plural(len(schedule.actions), 'action')}",
+                    f"{_plural(schedule.recomputed_ops, 'operation')} run again")
 
 
 def schedule_html(schedule: Any) -> str:
     """Schedule: how it was chosen, then its actions (over operation positions) as a table."""
-    rows = [[str(k), action[0], ", ".join(str(a) for a in action[1:]),
+    rows = [[str(k), action[0], _action_span(action),
              ", ".join(map(str, schedule.live.get(action[1], ()))) if action[0] == "snapshot" else ""]
             for k, action in enumerate(schedule.actions, start=1)]
     return section_html(f"checkpointing schedule: {schedule.kind}, {schedule.snapshots} snapshots, "
-                        f"{schedule.recomputed_ops:,} operations run again",
+                        f"{_plural(schedule.recomputed_ops, 'operation')} run again",
                         f"<p>{html.escape(schedule.description)}</p>",
-                        table_html(["step", "action", "operations / cut", "slots kept"], rows,
+                        table_html(["step", "action", "on", "slots kept"], rows,
                                    align=["right", "left", "left", "left"]))
+
+
+def _action_span(action: tuple) -> str:
+    """What a schedule's action works on: operations a … b − 1, or a cut.
+
+    >>> _action_span(("advance", 0, 1)), _action_span(("reverse", 2, 6)), _action_span(("snapshot", 2))
+    ('operation 0', 'operations 2 … 5', 'cut 2 (before operation 2)')
+    """
+    if len(action) == 3:
+        start, stop = action[1], action[2]
+        return f"operation {start}" if stop - start == 1 else f"operations {start} … {stop - 1}"
+    return f"cut {action[1]} (before operation {action[1]})"
+
+
+def _plural(count: int, noun: str) -> str:
+    """``1 operation``, ``3 operations``, ``1,000 operations``.
+
+    >>> _plural(1, "operation"), _plural(1000, "operation")
+    ('1 operation', '1,000 operations')
+    """
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def memory_table_text(table: Any) -> str:
