@@ -5,7 +5,8 @@ or a formula in n), the values evaluation, forward mode, reverse mode and revers
 hold at their peak and store for later (:func:`diffexplore.memory`, lean sweeps), and for one size sweeps
 the checkpoint budget: evenly spaced snapshots and Griewank and Walther's binomial schedules, each a point
 (operations run again, values stored), beside the binomial bound (the fewest operations run again with s
-snapshots). Tables as text, Markdown, CSV or JSON; :meth:`MemoryReport.plot` draws both panels.
+snapshots), counted in the same units. Tables as text, Markdown, CSV or JSON; :meth:`MemoryTable.plot`
+draws both panels (a Matplotlib ``Figure``); in a notebook the report displays its tables with the plot.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class MemoryTable:
                 list(self._TRADE_HEADERS), self._trade_rows())
 
     def trade_heading(self) -> str:
+        """What the trade-off table holds, in one line."""
         return (f"trade-off at n = {self.trade_n} ({self.trade_ops} operations): values stored "
                 "against operations run again")
 
