@@ -20,7 +20,8 @@ reversal, the fewest evaluations there are (:func:`binomial_advances`).
 
 Cuts fall at *narrow* points: on a chain every cut holds one value; on any other graph each snapshot goes
 to the cut with the fewest live entries near its even position, and revolve's units are the segments
-between the cuts no wider than the median cut. A schedule's ``description`` says how it was chosen.
+between the narrowest cuts (between the cuts no wider than the median cut when there are fewer than √n
+of those). A schedule's ``description`` says how it was chosen.
 The schedule is data so that other sweeps (a compiled gradient) can follow it too.
 
 >>> import diffexplore as dx
@@ -179,6 +180,14 @@ class Schedule:
         """Operations evaluated again, each time after the first (from the actions, without numbers)."""
         return sum(c - 1 for c in self.evaluations(self.cuts[-1]) if c > 1)
 
+    def __repr__(self) -> str:
+        from .render.displays import schedule_text
+        return schedule_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import schedule_html
+        return schedule_html(self)
+
 
 def _store_all(p: Plan) -> Schedule:
     n = len(p.ops)
@@ -188,6 +197,25 @@ def _store_all(p: Plan) -> Schedule:
 
 def _median(values: list[int]) -> int:
     return sorted(values)[len(values) // 2] if values else 0
+
+
+def _units(widths: list[int], n: int) -> tuple[list[int], str]:
+    """Revolve's units on a graph that is not a chain, and how they were chosen: the segments between
+    the narrowest cuts (each snapshot then holds the fewest values: on the logistic map, the cuts between
+    its steps), when there are at least √n of them; else between the cuts no wider than the median.
+
+    >>> _units([0, 1, 2, 1, 2, 2, 1, 2, 2, 1], 9)
+    ([0, 1, 3, 6, 9], '4 units between the cuts holding 1 entry (the narrowest)')
+    """
+    interior = widths[1:n]
+    narrowest = min(interior)
+    cuts = [c for c in range(1, n) if widths[c] == narrowest]
+    if len(cuts) + 1 >= math.isqrt(n):
+        entries = "1 entry" if narrowest == 1 else f"{narrowest} entries"
+        return [0] + cuts + [n], f"{len(cuts) + 1} units between the cuts holding {entries} (the narrowest)"
+    narrow = _median(interior)
+    cuts = [0] + [c for c in range(1, n) if widths[c] <= narrow] + [n]
+    return cuts, f"{len(cuts) - 1} units between the cuts holding at most {narrow} entries (the median cut)"
 
 
 def _even_cuts(p: Plan, k: int) -> list[int]:
@@ -246,10 +274,7 @@ def schedule(p: Plan, checkpoints: Any) -> Schedule:
             cuts = list(range(n + 1))
             how = "every operation a unit"
         else:
-            narrow = _median(interior)
-            cuts = [0] + [c for c in range(1, n) if info.widths[c] <= narrow] + [n]
-            how = (f"{len(cuts) - 1} units between the cuts holding at most {narrow} entries "
-                   "(the median cut)")
+            cuts, how = _units(info.widths, n)
         units = len(cuts) - 1
         r = repetitions(units, s)
         actions = _in_operations(revolve(units, s), cuts)
@@ -345,9 +370,10 @@ def reverse_checkpointed(p: Plan, point: Mapping[str, Any], seed_of: Callable[[A
 
 def memory_marks(p: Plan, checkpoints: Any = None) -> dict[int, str]:
     """slot -> ``"stored"`` (on the tape: a local partial reads it; without checkpoints),
-    ``"checkpoint"`` (kept by a snapshot) or ``"↻ run again k×"`` (evaluated k more times) for the
-    slots reverse mode treats specially under ``checkpoints``; computed from the schedule, without
-    numbers."""
+    ``"checkpoint"`` (kept by a snapshot), ``"↻ run again k×"`` (evaluated k more times) or both,
+    ``"checkpoint; ↻ run again k×"`` (a snapshot's value that the segment before it computes again),
+    for the slots reverse mode treats specially under ``checkpoints``; computed from the schedule,
+    without numbers."""
     plan_schedule = checkpoints if isinstance(checkpoints, Schedule) else schedule(p, checkpoints)
     info = analysis(p)
     marks: dict[int, str] = {}
@@ -361,7 +387,8 @@ def memory_marks(p: Plan, checkpoints: Any = None) -> dict[int, str]:
             marks[p.ops[k][3]] = f"↻ run again {count - 1}×"
     for slots in plan_schedule.live.values():
         for j in slots:
-            marks[j] = "checkpoint"
+            again = marks.get(j, "")
+            marks[j] = f"checkpoint; {again}" if again.startswith("↻") else "checkpoint"
     return marks
 
 

@@ -91,6 +91,14 @@ class MemoryReport:
     ops: int = 0
     schedule: Any = field(default=None, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        from .render.displays import memory_text
+        return memory_text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.displays import memory_html
+        return memory_html(self)
+
     def as_row(self) -> dict[str, int | str]:
         """The numbers as a flat dict (for tables, CSV and JSON)."""
         return {"method": self.method, "ops": self.ops, "peak_values": self.peak_values,

@@ -13,8 +13,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import diffexplore as dx
-from diffexplore.checkpoint import beta, binomial_advances, memory_marks, repetitions, revolve, schedule
+from diffexplore.checkpoint import (
+    Schedule,
+    beta,
+    binomial_advances,
+    memory_marks,
+    repetitions,
+    reverse_checkpointed,
+    revolve,
+    schedule,
+)
 from diffexplore.errors import DiffexploreError
+from diffexplore.memory import analysis
 from diffexplore.plan import plan
 
 from .strategies import expressions, points
@@ -185,8 +195,11 @@ def test_the_marks_name_the_stored_values_the_checkpoints_and_the_recomputed():
     stored = memory_marks(p)
     assert set(stored.values()) == {"stored"} and len(stored) == 8
     marks = memory_marks(p, 3)
-    assert list(marks.values()).count("checkpoint") == 2
+    assert sum(mark.startswith("checkpoint") for mark in marks.values()) == 2
     assert any(mark.startswith("↻ run again") for mark in marks.values())
+    again = sum(int(mark.split("run again ")[1].rstrip("×")) for mark in marks.values()
+                if "run again" in mark)
+    assert again == schedule(p, 3).recomputed_ops
 
 
 def test_bad_checkpoints_are_refused():
@@ -195,3 +208,27 @@ def test_bad_checkpoints_are_refused():
             dx.grad(chain(5), {"x": 0.1}, checkpoints=bad)
     with pytest.raises(DiffexploreError, match="no option"):
         dx.grad(chain(5), {"x": 0.1}, method="forward", checkpoints=2)
+
+
+def test_binomial_units_on_the_logistic_map_are_its_steps_so_each_snapshot_holds_one_value():
+    f = dx.families.logistic(32)            # three operations a step; two values live inside a step
+    p = plan(f)
+    widths = analysis(p).widths
+    for s in (2, 3, 5):
+        plan_schedule = schedule(p, ("binomial", s))
+        assert all(widths[c] == 1 for c in plan_schedule.cuts[1:-1])
+        assert all(len(slots) <= 1 for slots in plan_schedule.live.values())
+        m = dx.memory(f, {"x": 0.3}, checkpoints=("binomial", s))
+        assert m.stored_values == s - 1
+    # cutting inside the steps too (every operation a unit) stores more and runs more operations again
+    every_operation = reverse_checkpointed(p, {"x": 0.3}, lambda value: 1.0, _every_operation(p, 3))[2]
+    steps = dx.memory(f, {"x": 0.3}, checkpoints=("binomial", 3))
+    assert steps.recomputed_ops < every_operation.recomputed_ops
+    assert steps.peak_values < every_operation.peak_values
+
+
+def _every_operation(p, s):
+    """A binomial schedule whose units are single operations (revolve's actions are then positions)."""
+    actions = revolve(len(p.ops), s)
+    taken = sorted({a[1] for a in actions if a[0] == "snapshot"})
+    return Schedule("binomial", s, tuple(range(len(p.ops) + 1)), tuple(actions), analysis(p).live(taken))

@@ -42,7 +42,15 @@ def test_the_tape_is_what_the_local_partials_read():
 def test_checkpoints_mark_the_snapshot_and_the_segment_computed_again():
     source = dx.to_dot(CHAIN, at={"x": 1.0}, views="adjoint", checkpoints=2)
     assert marked(source, "checkpoint") == {"d"}
-    assert marked(source, "run again 1×") == {"b", "c"}
+    # the segment before the snapshot is run again up to and including the snapshot's own operation
+    assert marked(source, "run again 1×") == {"b", "c", "d"}
+
+
+def test_the_marks_count_every_operation_run_again():
+    for checkpoints in (2, 3, "sqrt", ("binomial", 2)):
+        source = dx.to_dot(CHAIN, at={"x": 1.0}, views="adjoint", checkpoints=checkpoints)
+        counted = sum(int(k) for k in re.findall(r"run again (\d+)×", source))
+        assert counted == dx.memory(CHAIN, {"x": 1.0}, checkpoints=checkpoints).recomputed_ops, checkpoints
 
 
 def test_the_default_drawing_has_no_marks():

@@ -44,7 +44,7 @@ TOUR_RESULTS = {
     "dx.trace_table(": {"text/html", "text/markdown", "text/plain"}, "dx.cost_table(": REPORT,
     "dx.reverse(": TABLE, "import math": TEXT, "def newton_sqrt": TEXT, "def piecewise": TEXT,
     "from diffexplore.reports.families": DRAWING, "textbook": TABLE, "cnn, cnn_at": DRAWING,
-    "dx.explore(": PAGE,
+    "dx.explore(": PAGE, "chain = ": TEXT, "from diffexplore.reports.memory": REPORT,
 }
 
 #: A notebook touching every public result type: (source, the mime types of its result).
@@ -75,6 +75,12 @@ EVERY_RESULT = [
      "textbook", TABLE),
     ("import torch\ntorch.manual_seed(0)\n"
      "dx.from_torch(lambda w, v: (w * v).sum(), torch.ones(3), torch.arange(3.0))", TABLE),
+    ("dx.memory(f, at)", TABLE),
+    ("binomial = dx.memory(f, at, checkpoints=('binomial', 2))\nbinomial", TABLE),
+    ("binomial.schedule", TABLE),
+    ("checkpointed = dx.reverse(f, at, checkpoints='sqrt')\ncheckpointed", TABLE),
+    ("from diffexplore.reports.memory import memory_report\n"
+     "memory = memory_report('logistic', [2, 4, 8], trade_n=8)\nmemory", REPORT),
     ("dx.explore(f, at, wrt='x')", PAGE),
     # a graph of 497 nodes: drawings become size tables, the explorer shows every line
     ("x = dx.variable('x')\nbig = x\nfor _ in range(165):\n    big = dx.sin(big) * x + 0.5\n"
@@ -83,8 +89,8 @@ EVERY_RESULT = [
     ("dx.render(big, at={'x': 0.3})", DRAWING),
     ("dx.explore(big, {'x': 0.3})", PAGE),
     # plotting leaves the kernel's matplotlib backend (inline) as it was
-    ("import matplotlib\nbefore = matplotlib.get_backend()\nsweep.plot(); costs.plot(); report.plot()\n"
-     "before, matplotlib.get_backend()", TEXT),
+    ("import matplotlib\nbefore = matplotlib.get_backend()\n"
+     "sweep.plot(); costs.plot(); report.plot(); memory.plot()\nbefore, matplotlib.get_backend()", TEXT),
 ]
 
 
@@ -189,6 +195,13 @@ def test_results_show_their_own_numbers(every_result):
     assert "original:" not in derivative["image/svg+xml"] and "∂f/∂" not in derivative["image/svg+xml"]
     reverse = results(cells["dx.reverse(f, at)"])
     assert f"{DF_DX:.6g}".replace("-", "−") in reverse["text/html"]
+    checkpointed = next(results(cell) for source, cell in cells.items() if source.startswith("checkpointed"))
+    measured = dx_memory_of_the_seed_example("sqrt")
+    assert f"{measured.checkpoints} snapshots, {measured.recomputed_ops} ops run again" in \
+        checkpointed["text/plain"]                  # a checkpointed result shows what it measured
+    assert "memory: " not in results(cells["dx.reverse(f, at)"])["text/plain"]      # and nothing unmeasured
+    memory = results(next(cell for source, cell in cells.items() if "memory_report(" in source))
+    assert "trade-off at n = 8" in memory["text/html"] and "<img" in memory["text/html"]
     size = next(results(cell) for source, cell in cells.items() if source.endswith("len(dx.nodes(big))"))
     assert 490 < int(size["text/plain"]) < 500
     backend = results(cells[EVERY_RESULT[-1][0]])["text/plain"]
@@ -196,16 +209,23 @@ def test_results_show_their_own_numbers(every_result):
     assert before == after and "inline" in before
 
 
+def dx_memory_of_the_seed_example(checkpoints):
+    import diffexplore as dx
+    return dx.memory(dx.parse("1 + x + exp(sin(x*y))"), {"x": 1.0, "y": 2.0}, checkpoints=checkpoints)
+
+
 def test_plot_leaves_the_matplotlib_backend_and_pyplot_alone():
     import matplotlib
     import matplotlib.pyplot as plt
 
     import diffexplore as dx
+    from diffexplore.reports.memory import memory_report
     previous = matplotlib.get_backend()
     matplotlib.use("pdf")
     try:
         figures = [dx.step_sweep("exp(x)", {"x": 1.0}).plot(), dx.cost_table(widths=(1, 10)).plot(),
-                   dx.swell("nested-sin", [1, 2, 3], sympy=False, timings=False, progress=False).plot()]
+                   dx.swell("nested-sin", [1, 2, 3], sympy=False, timings=False, progress=False).plot(),
+                   memory_report("nested-sin", [2, 4], trade_n=4).plot()]
         assert matplotlib.get_backend() == "pdf" and plt.get_fignums() == []
         assert all(isinstance(figure, matplotlib.figure.Figure) and figure.axes for figure in figures)
     finally:

@@ -74,5 +74,6 @@ def run(args) -> int:
     else:
         sys.stdout.write(report.render(args.format))
     if args.plot:
-        print(f"plot: {report.plot(args.plot)}", file=sys.stderr)
+        report.plot(args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
     return 0

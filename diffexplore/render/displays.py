@@ -66,16 +66,25 @@ def _node_rows(order: list, columns: list) -> list[list[str]]:
 # ---- evaluators' results ---------------------------------------------------------------------------
 
 
+def _measured(result: Any) -> Any:
+    """A result's memory report if it has been measured already, else None (a display never measures)."""
+    from ..memory import MemoryReport
+    memory = getattr(result, "_memory", None)
+    return memory if isinstance(memory, MemoryReport) else None
+
+
 def _memory_note(result: Any) -> list[str]:
-    memory = getattr(result, "memory", None)
-    return [f"memory: {memory!r}"] if memory is not None else []
+    memory = _measured(result)
+    return [f"memory: {memory_summary(memory)}"] if memory is not None else []
 
 
 def forward_text(result: Any) -> str:
     """ForwardResult: value, tangent, seed, nodes."""
     seed = _entries(result.seed) if result.seed else "no seed"
+    memory = _measured(result)
     return one_line("ForwardResult", f"value {number(result.value, 4)}",
-                    f"tangent {number(result.tangent, 4)} for the seed {seed}", f"{len(result.order)} nodes")
+                    f"tangent {number(result.tangent, 4)} for the seed {seed}", f"{len(result.order)} nodes",
+                    f"memory: {memory_summary(memory)}" if memory is not None else "")
 
 
 def forward_html(result: Any) -> str:
@@ -90,8 +99,10 @@ def forward_html(result: Any) -> str:
 
 def reverse_text(result: Any) -> str:
     """ReverseResult: value, gradient, nodes."""
+    memory = _measured(result)
     return one_line("ReverseResult", f"value {number(result.value, 4)}",
-                    f"gradient {_entries(result.gradient)}", f"{len(result.order)} nodes")
+                    f"gradient {_entries(result.gradient)}", f"{len(result.order)} nodes",
+                    f"memory: {memory_summary(memory)}" if memory is not None else "")
 
 
 def reverse_html(result: Any) -> str:
@@ -110,6 +121,125 @@ def size_html(size: Any) -> str:
             ["nodes as a tree (written out)", f"{tree:,}" if isinstance(tree, int) else tree],
             ["operations", f"{size.ops:,}"], ["depth", f"{size.depth:,}"]]
     return section_html("size", table_html(["measure", "count"], rows))
+
+
+# ---- memory ------------------------------------------------------------------------------------------
+
+#: How each method is named in a memory display.
+_METHODS = {"evaluate": "evaluation", "forward": "forward mode", "reverse": "reverse mode"}
+
+
+def _bytes(count: int) -> str:
+    """Bytes as B, kB or MB (powers of 1000, three significant digits).
+
+    >>> _bytes(512), _bytes(4_096), _bytes(2_621_440)
+    ('512 B', '4.1 kB', '2.62 MB')
+    """
+    for unit, size in (("MB", 1_000_000), ("kB", 1_000)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{count} B"
+
+
+def memory_summary(memory: Any) -> str:
+    """A memory report in one phrase: the peak, what reverse mode stores, and with checkpoints the
+    snapshots and the recomputation.
+
+    >>> import diffexplore as dx
+    >>> memory_summary(dx.memory("exp(exp(exp(x)))", {"x": 0.1}))
+    'peak 5 values (40 B), stored 3 (24 B)'
+    """
+    text = f"peak {memory.peak_values:,} values ({_bytes(memory.peak_bytes)})"
+    if memory.method == "reverse":          # evaluation and forward mode keep nothing for later
+        text += f", stored {memory.stored_values:,} ({_bytes(memory.stored_bytes)})"
+    if memory.checkpoints:
+        text += f", {memory.checkpoints} snapshots, {memory.recomputed_ops:,} ops run again"
+    return text
+
+
+def memory_text(memory: Any) -> str:
+    """MemoryReport: method and operations, then its numbers."""
+    how = _METHODS.get(memory.method, memory.method)
+    if memory.schedule is not None and memory.schedule.kind != "store-all":
+        how += f", {memory.schedule.kind} checkpoints"
+    return one_line("MemoryReport", f"{how}, {_plural(memory.ops, 'operation')}", memory_summary(memory))
+
+
+def memory_html(memory: Any) -> str:
+    """MemoryReport: values and bytes held at the peak and stored, recomputation, snapshots; the schedule
+    that was run, in words."""
+    rows = [["held at the peak", f"{memory.peak_values:,}", _bytes(memory.peak_bytes)],
+            ["stored for the backward sweep", f"{memory.stored_values:,}", _bytes(memory.stored_bytes)]]
+    counts = [["operations run again", f"{memory.recomputed_ops:,}"],
+              ["snapshots held at once (checkpoints)", f"{memory.checkpoints:,}"]]
+    notes = [memory.schedule.description] if memory.schedule is not None else []
+    return section_html(f"memory of {_METHODS.get(memory.method, memory.method)} on "
+                        f"{_plural(memory.ops, 'operation')} (lean sweep)",
+                        table_html(["", "values", "bytes"], rows), table_html(["", "count"], counts),
+                        notes=notes)
+
+
+def schedule_text(schedule: Any) -> str:
+    """Schedule: kind, snapshots, segments, actions, operations run again."""
+    return one_line("Schedule", f"{schedule.kind}, {schedule.snapshots} snapshots",
+                    f"{_plural(len(schedule.cuts) - 1, 'segment')}, "
+                    f"{_plural(len(schedule.actions), 'action')}",
+                    f"{_plural(schedule.recomputed_ops, 'operation')} run again")
+
+
+def schedule_html(schedule: Any) -> str:
+    """Schedule: how it was chosen, then its actions (over operation positions) as a table."""
+    rows = [[str(k), action[0], _action_span(action),
+             ", ".join(map(str, schedule.live.get(action[1], ()))) if action[0] == "snapshot" else ""]
+            for k, action in enumerate(schedule.actions, start=1)]
+    return section_html(f"checkpointing schedule: {schedule.kind}, {schedule.snapshots} snapshots, "
+                        f"{_plural(schedule.recomputed_ops, 'operation')} run again",
+                        f"<p>{html.escape(schedule.description)}</p>",
+                        table_html(["step", "action", "on", "slots kept"], rows,
+                                   align=["right", "left", "left", "left"]))
+
+
+def _action_span(action: tuple) -> str:
+    """What a schedule's action works on: operations a … b − 1, or a cut.
+
+    >>> _action_span(("advance", 0, 1)), _action_span(("reverse", 2, 6)), _action_span(("snapshot", 2))
+    ('operation 0', 'operations 2 … 5', 'cut 2 (before operation 2)')
+    """
+    if len(action) == 3:
+        start, stop = action[1], action[2]
+        return f"operation {start}" if stop - start == 1 else f"operations {start} … {stop - 1}"
+    return f"cut {action[1]} (before operation {action[1]})"
+
+
+def _plural(count: int, noun: str) -> str:
+    """``1 operation``, ``3 operations``, ``1,000 operations``.
+
+    >>> _plural(1, "operation"), _plural(1000, "operation")
+    ('1 operation', '1,000 operations')
+    """
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def memory_table_text(table: Any) -> str:
+    """The memory report of :mod:`diffexplore.reports.memory`: family, sizes, trade-off."""
+    ns = table.column("n")
+    return one_line("MemoryTable", f"{table.family} ({table.description[:60]})",
+                    f"n = {', '.join(map(str, ns[:8]))}{', …' if len(ns) > 8 else ''}",
+                    f"trade-off at n = {table.trade_n}: {len(table.trade)} budgets" if table.trade else "")
+
+
+def memory_table_bundle(table: Any) -> dict[str, Any]:
+    """The memory report: its two tables with the plot under them (HTML), the Markdown, the PNG, text."""
+    import base64
+    headers, rows, trade_headers, trade_rows = table.tables()
+    png = figure_png(table.plot())
+    heading = f"memory: {table.family} ({table.description})"
+    parts = [table_html(headers, rows)]
+    if trade_rows:
+        parts += [f"<p>{html.escape(table.trade_heading())}</p>", table_html(trade_headers, trade_rows)]
+    parts.append(png_html(png, heading))
+    return {"text/html": section_html(heading, *parts), "text/markdown": table.to_markdown(),
+            "image/png": base64.b64encode(png).decode("ascii"), "text/plain": memory_table_text(table)}
 
 
 # ---- compiled programs, networks, imports ----------------------------------------------------------

@@ -379,7 +379,8 @@ def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
             if n.is_variable:
                 rows.append(Row((f"∂f/∂{n.name} = {total}",), "gradient"))
         if memory and n in memory:
-            rows.append(Row((MEMORY_MARKS.get(memory[n], memory[n]),), "memory"))
+            shown = "; ".join(MEMORY_MARKS.get(part, part) for part in memory[n].split("; "))
+            rows.append(Row((shown,), "memory"))
         boxes.append(Box(key=names[n], expression=expression(n, names, digits), rows=tuple(rows),
                          kind=_kind(n) if n in active else "inactive", output=n is f))
     by_edge = _contributions_by_edge(result)
@@ -397,8 +398,8 @@ def adjoint_view(f: Node, names: dict[Node, str], result: ReverseResult,
 
     title = adjoint_title(at, digits)
     if memory is not None:
-        kinds = {"stored" if mark == "stored" else "checkpoint" if mark == "checkpoint" else "again"
-                 for mark in memory.values()}
+        kinds = {"stored" if part == "stored" else "checkpoint" if part == "checkpoint" else "again"
+                 for mark in memory.values() for part in mark.split("; ")}
         title += ("memory: " + ("; ".join(text for kind, text in MEMORY_LEGEND if kind in kinds)
                                 or "nothing is stored (no local partial reads a value)"),)
     return View("adjoint", title, tuple(boxes), _data_arrows(order, names, label, style))

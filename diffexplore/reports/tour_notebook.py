@@ -21,7 +21,16 @@ import sys
 from pathlib import Path
 
 from .families import SEED
-from .tour import COST_WIDTHS, DRAWINGS, SIMPLIFY_STEPS, SWELL_SIZES, TRACED_AT, newton_sqrt
+from .tour import (
+    COST_WIDTHS,
+    DRAWINGS,
+    MEMORY_SIZES,
+    MEMORY_TRADE,
+    SIMPLIFY_STEPS,
+    SWELL_SIZES,
+    TRACED_AT,
+    newton_sqrt,
+)
 
 __all__ = ["notebook_cells", "notebook_json", "write_notebook", "NOTEBOOK_PATH"]
 
@@ -92,8 +101,13 @@ def notebook_cells() -> list[tuple[str, str]]:
         ("code", _render("5-memory-adjoints")),
         ("code", "chain = dx.parse(\"x\")\nfor _ in range(64):\n    chain = dx.sin(chain)\n"
                  "point = {\"x\": 0.7}\n"
-                 "dx.memory(chain, point, method=\"evaluate\"), dx.memory(chain, point), "
-                 "dx.memory(chain, point, checkpoints=\"sqrt\")"),
+                 "(dx.memory(chain, point, method=\"evaluate\"), dx.memory(chain, point),\n"
+                 " dx.memory(chain, point, checkpoints=\"sqrt\"))"),
+        ("markdown", "Memory against n for each method, and at one n the trade-off as the checkpoint budget "
+         "shrinks: evenly spaced snapshots keep a whole segment's tape while it is reversed; Griewank and "
+         "Walther's binomial schedules reverse one unit at a time and lie on their bound."),
+        ("code", "from diffexplore.reports.memory import memory_report\n\n"
+                 f"memory_report(\"nested-sin\", {MEMORY_SIZES!r}, trade_n={MEMORY_TRADE})"),
         ("markdown", "## 6. Automatic?\n\n"
          "A function the rule table lacks is one block with its own partials, checked against finite "
          "differences; loops are unrolled into the operations they did; a branch is decided on the "
