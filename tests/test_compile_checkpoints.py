@@ -121,3 +121,13 @@ def test_what_checkpoints_refuse():
     with pytest.raises(DiffexploreError, match="checkpoints must be"):
         dx.compile(f, checkpoints="half")
     assert "def gradient" in dx.compile(f, checkpoints=1).source        # one snapshot: the plain program
+
+
+@pytest.mark.parametrize("checkpoints", [2, "sqrt", ("binomial", 2)])
+def test_some_variables_and_domain_errors(checkpoints):
+    f = dx.parse("sin(x*y)*cos(sin(x) + y)*exp(sin(sin(y)))")
+    at = {"x": 0.3, "y": 0.7}
+    for wrt in ("x", "y"):
+        assert dx.compile(f, wrt, checkpoints=checkpoints).gradient(at) == dx.compile(f, wrt).gradient(at)
+    with pytest.raises(dx.DomainError, match="log needs a positive argument"):
+        dx.compile("log(sin(sin(sin(x))))", checkpoints=checkpoints).gradient({"x": -1.0})
