@@ -356,7 +356,10 @@ class Compiled:
     def _domain_error(self, kind: str, exc: Exception) -> DomainError:
         """A DomainError naming the line that raised and its node (found from the traceback)."""
         reason = str(exc) or type(exc).__name__
-        found = self._program_line(kind, exc.__traceback__)
+        if self._checkpointed is not None and kind != "value":
+            found = self._checkpointed.program_line(exc.__traceback__)
+        else:
+            found = self._program_line(kind, exc.__traceback__)
         if found is None:
             return DomainError(f"the compiled program failed: {reason}")
         where, k = found

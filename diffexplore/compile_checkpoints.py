@@ -51,6 +51,7 @@ class CheckpointedProgram:
         self.last_reader = self._last_readers()
         self.result_reads = self._result_reads()
         self.sources: dict[str, str] = {}
+        self.numbers: dict[str, dict[int, int]] = {}    # a function's file name -> its line -> program line
         self.namespace: dict[str, Any] = dict(program.namespace)
         self.actions = self._compile_actions()
 
@@ -176,8 +177,10 @@ class CheckpointedProgram:
                 body.append(f"    {names[r]} = carried[{names[r]!r}]")
         kept = set(out)
         last = {r: q for q, k in enumerate(lines) for r in program.reads[k]}
+        numbers = self.numbers[_filename(name)] = {}
         for q, k in enumerate(lines):
             body.append(f"    {names[targets[k]]} = {plain(program.texts[k])}")
+            numbers[len(body)] = k
             done = sorted({r for r in program.reads[k] if last[r] == q and r not in kept})
             if done:
                 body.append(f"    del {', '.join(names[r] for r in done)}")
@@ -201,9 +204,20 @@ class CheckpointedProgram:
 
     def _exec(self, name: str, source: str) -> Callable:
         self.sources[name] = source
-        exec(builtins.compile(source, f"<diffexplore.compile: {name} (checkpointed)>", "exec"),
-             self.namespace)
+        exec(builtins.compile(source, _filename(name), "exec"), self.namespace)
         return self.namespace[name]
+
+    def program_line(self, traceback: Any) -> tuple[str, int] | None:
+        """Where the innermost segment line of a traceback is (``line 7 of reverse_2_4``) and the program
+        line it runs, or None."""
+        found = None
+        while traceback is not None:
+            numbers = self.numbers.get(traceback.tb_frame.f_code.co_filename)
+            if numbers is not None and traceback.tb_lineno in numbers:
+                name = traceback.tb_frame.f_code.co_name
+                found = (f"line {traceback.tb_lineno} of {name}", numbers[traceback.tb_lineno])
+            traceback = traceback.tb_next
+        return found
 
     # ---- running it -------------------------------------------------------------------------------
 
@@ -226,3 +240,7 @@ class CheckpointedProgram:
             else:
                 del snapshots[cut]
         return self._results_function(at, carried)
+
+
+def _filename(name: str) -> str:
+    return f"<diffexplore.compile: {name} (checkpointed)>"

@@ -129,5 +129,6 @@ def test_some_variables_and_domain_errors(checkpoints):
     at = {"x": 0.3, "y": 0.7}
     for wrt in ("x", "y"):
         assert dx.compile(f, wrt, checkpoints=checkpoints).gradient(at) == dx.compile(f, wrt).gradient(at)
-    with pytest.raises(dx.DomainError, match="log needs a positive argument"):
+    named = r"line \d+ of (advance|reverse)_\d+_\d+ `v5 = log\(v4\)`.*log needs a positive argument"
+    with pytest.raises(dx.DomainError, match=named):
         dx.compile("log(sin(sin(sin(x))))", checkpoints=checkpoints).gradient({"x": -1.0})
