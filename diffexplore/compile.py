@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from .callables import graph_of
+from .checkpoint import Schedule, schedule
+from .compile_checkpoints import CheckpointedProgram
 from .compile_chunks import Layout
 from .compile_lines import Program, plain, write_program
 from .errors import DOMAIN_ERRORS, DiffexploreError, DomainError, MissingValueError, SizeLimitError
@@ -63,8 +65,11 @@ class Compiled:
     """
 
     def __init__(self, f: Node, wrt: list[str], p: Plan, program: Program, free: bool = True,
-                 backend: str = "numpy", decisions: Sequence[str] = ()):
+                 backend: str = "numpy", decisions: Sequence[str] = (),
+                 plan_schedule: Schedule | None = None):
         self.f = f
+        self.schedule = plan_schedule                  # the checkpointing schedule the gradient follows
+        self._checkpointed: CheckpointedProgram | None = None
         self.free = free
         self.wrt = wrt
         self.backend = backend
@@ -86,9 +91,19 @@ class Compiled:
         return [name for _i, name, _shape in self._plan.variables]
 
     @property
+    def recomputed_ops(self) -> int:
+        """The operations the gradient evaluates again under its checkpointing schedule (0 without)."""
+        return 0 if self.schedule is None else self.schedule.recomputed_ops
+
+    @property
     def source(self) -> str:
         """The program as a Python module: ``value(x, y, ...)`` and ``gradient(x, y, ...)`` (a dict by
-        variable name), with everything they call defined in it (the NumPy backend imports only NumPy)."""
+        variable name), with everything they call defined in it (the NumPy backend imports only NumPy).
+        Not written for a checkpointed gradient (its segments run here only)."""
+        if self._follows_schedule():
+            raise DiffexploreError("c.source is written for compile(..., checkpoints=None) only: the "
+                                   "standalone module stores the whole tape; compile without checkpoints "
+                                   "to export it (c.listing shows the plain program)")
         from .compile_source import module_source
         from .formula import formula
         text = formula(self.f, max_length=201)
@@ -146,10 +161,26 @@ class Compiled:
     def _filename(self, name: str) -> str:
         return f"<diffexplore.compile: {name} of graph #{self.f.id}>"
 
+    def _follows_schedule(self) -> bool:
+        """Whether the gradient follows a checkpointing schedule (one that stores less than everything)."""
+        return self.schedule is not None and self.schedule.kind != "store-all"
+
+    def _checkpointed_function(self, kind: str) -> Callable:
+        """The gradient (or value and gradient) run segment by segment under the schedule."""
+        if self._checkpointed is None:
+            with gc_paused():
+                self._checkpointed = CheckpointedProgram(self._program, self._plan, self.schedule, self.wrt)
+        run = self._checkpointed.run
+        if kind == "value_and_gradient":
+            return run
+        return lambda at: run(at)[1]
+
     def _function(self, kind: str, key: Any = None) -> Callable:
         """The compiled function: one Python function, or a main function and its parts, each compiled
         on its own (a part whose source was compiled before is reused). ``key``: the framework namespace
         it runs in (None: NumPy)."""
+        if kind != "value" and key is None and self._follows_schedule():
+            return self._checkpointed_function(kind)
         function = self._functions.get(kind if key is None else (kind, key))
         if function is None:
             layout = self._layout(kind) if key is None else self._module_layout(kind)
@@ -325,7 +356,10 @@ class Compiled:
     def _domain_error(self, kind: str, exc: Exception) -> DomainError:
         """A DomainError naming the line that raised and its node (found from the traceback)."""
         reason = str(exc) or type(exc).__name__
-        found = self._program_line(kind, exc.__traceback__)
+        if self._checkpointed is not None and kind != "value":
+            found = self._checkpointed.program_line(exc.__traceback__)
+        else:
+            found = self._program_line(kind, exc.__traceback__)
         if found is None:
             return DomainError(f"the compiled program failed: {reason}")
         where, k = found
@@ -368,6 +402,9 @@ class Compiled:
 
     def _repr_html_(self) -> str:
         from .render.displays import compiled_html
+        if self._follows_schedule():
+            import html
+            return f"<pre>{html.escape(repr(self))}</pre>"
         return compiled_html(self)
 
 
@@ -444,7 +481,8 @@ BACKENDS = ("numpy", "jax", "torch")
 
 
 def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, free: bool = True, *,
-            at: Mapping[str, Any] | None = None, backend: str = "numpy", guards: str = "refuse") -> Compiled:
+            at: Mapping[str, Any] | None = None, backend: str = "numpy", guards: str = "refuse",
+            checkpoints: Any = None) -> Compiled:
     """Compile the value and gradient of ``f`` into straight-line Python (source-transformation AD).
 
     ``f``: a graph, a formula, an import, or a Python function, traced at the point ``at=`` (needed for
@@ -460,6 +498,12 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
     framework's arrays and works under ``jax.jit`` / on the tensors' device. Those follow the framework's
     semantics (inf/nan instead of DomainError), so a graph traced with branch decisions is refused unless
     ``guards="ignore"``. ``c.source`` is the program as a module for the backend.
+
+    ``checkpoints``: as for :func:`~diffexplore.evaluate.grad` (None, K, ``"sqrt"``, ``("binomial", s)``):
+    ``c.gradient(at)`` then follows the schedule of :func:`diffexplore.checkpoint.schedule`
+    (``c.schedule``, ``c.recomputed_ops``), one compiled function per segment, keeping only the
+    snapshots between them (:mod:`diffexplore.compile_checkpoints`); the same numbers to the last bit.
+    NumPy backend only, and no ``c.source``.
 
     >>> import diffexplore as dx
     >>> c = dx.compile(dx.parse("1 + x + exp(sin(x*y))"), free=False)
@@ -481,10 +525,19 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
     <BLANKLINE>
     >>> c.gradient({"x": 1.0, "y": 2.0}) == dx.grad(c.f, {"x": 1.0, "y": 2.0})
     True
+    >>> s = dx.compile("sin(sin(sin(sin(x))))", checkpoints="sqrt")
+    >>> s.schedule.actions
+    (('snapshot', 0), ('advance', 0, 2), ('snapshot', 2), ('reverse', 2, 4), ('free', 2), ('restore', 0), \
+('reverse', 0, 2), ('free', 0))
+    >>> s.gradient({"x": 1.0}) == dx.grad("sin(sin(sin(sin(x))))", {"x": 1.0}), s.recomputed_ops
+    (True, 2)
     """
     if backend not in BACKENDS:
         raise DiffexploreError(f"compile: backend must be one of {', '.join(map(repr, BACKENDS))}, got "
                                f"{backend!r}")
+    if checkpoints is not None and backend != "numpy":
+        raise DiffexploreError(f"compile: checkpoints= works with backend='numpy' only, got "
+                               f"backend={backend!r} (use checkpoints=None with it)")
     if not isinstance(f, Node):
         f = graph_of(f, at, call="compile")
     decisions: list[str] = []
@@ -504,4 +557,5 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
         p = plan(f, wrt=wanted)               # partials nobody asked for are left out, as dx.grad does
     with gc_paused():
         program = write_program(p, f, wanted)
-    return Compiled(f, wanted, p, program, free, backend, decisions)
+    plan_schedule = None if checkpoints is None else schedule(p, checkpoints)
+    return Compiled(f, wanted, p, program, free, backend, decisions, plan_schedule)

@@ -58,6 +58,7 @@ class Program:
     reads the values ``reads[k]`` and evaluates (forward) or differentiates (reverse) the node in plan
     slot ``plan_slots[k]``. ``value`` and ``gradient`` (by variable name) are the results as expressions;
     ``can_fail`` lists f's lines whose operation can raise; ``inputs`` the variables' names by value id;
+    ``step_starts`` where each step of the reverse sweep begins, as (the slot it differentiates, line);
     ``namespace`` holds what the lines call and read by name (the rules' functions, listed in ``rules``
     by name, and the constants not written as numbers).
     """
@@ -75,6 +76,7 @@ class Program:
         self.inputs: dict[int, str] = {}
         self.namespace: dict[str, Any] = {"np": np}
         self.rules: dict[str, Primitive] = {}          # the rule each function of the namespace is
+        self.step_starts: list[tuple[int, int]] = []    # (slot, first line) of each reverse-sweep step
 
 
 def write_program(p: Plan, root: Node, wrt: list[str]) -> Program:
@@ -335,7 +337,9 @@ class _Writer(_Text):
         adjoints[root] = seed
         steps = self.p.partial_steps
         last = self._last_contributions(steps)
+        starts = self.program.step_starts
         for i, idx, terms, node in reversed(steps):
+            starts.append((i, len(self.program.texts)))
             g = adjoints[i]
             if g is None or (not terms and node is None):
                 continue
