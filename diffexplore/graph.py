@@ -246,7 +246,9 @@ def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
     if table is None:
         with _tables_lock:
             table = _tables.setdefault(rule, {})
-    key = args if attr is None else (args, attr)
+    # The attribute's type is part of the key: 2.0 == 2+0j with the same hash, and a complex constant
+    # must never stand in for a float one (log(x - 3.0) would then be complex, not a domain error).
+    key = args if attr is None else (args, attr, type(attr))
     entry = table.get(key)
     if entry is not None:
         node = entry()

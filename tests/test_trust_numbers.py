@@ -444,3 +444,15 @@ def test_symbolic_gradients_exist_only_where_f_does():
         got = dx.hessian(dx.sin(X) * X, {"x": 1 + 0.5j}, method=method)[0, 0]
         z = 1 + 0.5j
         assert got == pytest.approx(2 * np.cos(z) - z * np.sin(z), rel=1e-6), method
+
+
+def test_a_complex_constant_never_stands_in_for_an_equal_float_one():
+    """2+0j == 2.0 and both hash alike: hash-consing by value alone gave a graph built after a complex
+    constant that constant, so log(x - 3.0) at x = 1 came out as log 2 + iπ instead of a domain error."""
+    complex_three = dx.constant(3 + 0j)
+    x = dx.variable("x")
+    shifted = x - 3.0
+    assert shifted.args[1] is not complex_three and type(shifted.args[1].value) is float
+    assert type(complex_three.value) is complex
+    with pytest.raises(dx.DomainError, match="log"):
+        dx.evaluate(dx.log(shifted), {"x": 1.0})
