@@ -456,6 +456,7 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
     gives the raw chain rule)."""
     mul, add = algebra.mul, algebra.add
     dense = terms is not None
+    numbers = algebra is NUMBERS        # constants and applied primitives inline, as backward_numbers
     i = -1
     try:
         with algebra.errstate(p, values):
@@ -467,8 +468,14 @@ def forward_sweep(p: Plan, values: list, tangents: list, algebra: Any = NUMBERS,
                         t = tangents[op[position]]
                         if t is None:
                             continue
-                        local = (values[op[source]] if how == READ
-                                 else algebra_partial(values, op, how, what, source, partial, algebra))
+                        if how == READ:
+                            local = values[op[source]]
+                        elif numbers and how == CONSTANT:
+                            local = what
+                        elif numbers and how == APPLY:
+                            local = what(values[op[source]])
+                        else:
+                            local = algebra_partial(values, op, how, what, source, partial, algebra)
                         contribution = mul(local, t)
                         total = contribution if total is None else add(total, contribution)
                     tangents[i] = total
