@@ -13,6 +13,7 @@ import diffexplore as dx
 from diffexplore.errors import DiffexploreError
 
 from .strategies import expressions, points
+from .test_checkpoint import mlp_point
 
 X = dx.variable("x")
 SCHEDULES = [1, 2, 3, 5, "sqrt", ("binomial", 1), ("binomial", 2), ("binomial", 4)]
@@ -66,13 +67,6 @@ def test_checkpointed_compiled_gradients_equal_the_plain_ones_on_random_expressi
     assert_same(c.gradient(at), dx.compile(f).gradient(at))
     assert_same(c.gradient(at), dx.grad(f, at))
     assert c.recomputed_ops == dx.memory(f, at, checkpoints=checkpoints).recomputed_ops
-
-
-def mlp_point(sizes=(5, 6, 6, 6, 6, 3), batch=7):
-    rng = np.random.default_rng(3)
-    net = dx.nn.mlp(list(sizes), batch, inputs=rng.normal(size=(sizes[0], batch)),
-                    labels=rng.integers(0, sizes[-1], size=batch))
-    return net, net.at(net.initial_parameters(1))
 
 
 @pytest.mark.parametrize("checkpoints", SCHEDULES)
