@@ -13,13 +13,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 
 import diffexplore as dx
 from diffexplore.imports import framework_path
 from diffexplore.imports.jax import from_jax
 
-from .strategies import expressions, points
+from .strategies import expressions, near_kink, points
 
 TIGHT = 1e-12
 
@@ -375,7 +375,9 @@ def test_random_expressions_gradients_equal_jax_grad(f, at):
     that node's adjoint and the partials above it. So the bound is 1e-13·(1 + S), with
     S = Σ over nodes of |adjoint|·(1 + |value|) (from dx.reverse). S is of order 1–10 on a
     well-conditioned expression and grows only where the gradient itself amplifies rounding; the
-    differences seen are below 4e-17·(1 + S), and a wrong conversion differs by order one."""
+    differences seen are below 4e-17·(1 + S), and a wrong conversion differs by order one. At a kink
+    (abs at 0, ties of max/min) each side picks its own subgradient: JAX's |x|' at 0 is 1, diffexplore's 0."""
+    assume(not near_kink(f, at, margin=1e-9))
     fn = as_jnp_function(f)
     with jax.enable_x64(True):      # a float64 jaxpr: the constants of ndtr etc. exactly as JAX's
         imported = from_jax(fn, at["x"], at["y"], at["z"])
