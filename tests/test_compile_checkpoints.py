@@ -13,17 +13,8 @@ import diffexplore as dx
 from diffexplore.errors import DiffexploreError
 
 from .strategies import expressions, points
-from .test_checkpoint import mlp_point
-
-X = dx.variable("x")
-SCHEDULES = [1, 2, 3, 5, "sqrt", ("binomial", 1), ("binomial", 2), ("binomial", 4)]
-
-
-def nested_sin(n: int) -> dx.Node:
-    f = X
-    for _ in range(n):
-        f = dx.sin(f)
-    return f
+from .test_checkpoint import SCHEDULES, X, mlp_point
+from .test_checkpoint import chain as nested_sin
 
 
 def logistic(n: int, r: float = 3.7) -> dx.Node:
