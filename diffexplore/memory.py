@@ -359,7 +359,7 @@ class PlanRange:
         self.terms = p.terms[start:stop]
         self.backward_sweeps = 0
 
-    def flat_terms(self) -> None:
+    def backward_steps(self) -> None:
         return None
 
     def __getattr__(self, name: str) -> Any:

@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
 
-__all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "PASS", "op_arguments",
+__all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "PASS", "PASS_BOTH",
+           "PRODUCT", "TERMS", "op_arguments",
            "trivial_partial", "TRIVIAL_PARTIALS", "PASSING", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, use a constant, or apply a
@@ -37,10 +38,17 @@ CALL, READ, CONSTANT, APPLY = 0, 1, 2, 3
 #: An operation's ``second`` when it has more than two arguments (``first`` is then their slots).
 MANY = -1
 
-#: In :meth:`Plan.flat_terms` only: a CONSTANT partial of exactly 1 (add's, sub's first), whose
-#: contribution is the adjoint itself (``g * 1.0`` is ``g`` for every float, signed zeros, infinities
-#: and NaN included), so the backward sweep passes it on without a multiplication.
-PASS = 4
+#: The kinds of a step of :meth:`Plan.backward_steps` ``(slot, kind, j, k, what)``, one step per
+#: operation, besides READ (``ū_j += v̄ · value_k``), CONSTANT (``ū_j += v̄ · what``) and APPLY
+#: (``ū_j += v̄ · impl(value_k)``, ``what`` being ``(impl on a float, impl)``) for an operation with one
+#: term: PASS, a constant partial of exactly 1
+#: (add's, sub's first), whose contribution is the adjoint itself (``g * 1.0`` is ``g`` for every float,
+#: signed zeros, infinities and NaN included), so it is passed on without a multiplication; PASS_BOTH,
+#: both arguments of an add (``ū_j += v̄``, ``ū_k += v̄``); PRODUCT, both arguments of a product, each
+#: reading the other (``ū_j += v̄ · value_k``, ``ū_k += v̄ · value_j``); TERMS, any other operation, its
+#: terms spelled out in ``what``. Numbered after READ, CONSTANT and APPLY, so that the sweep tells the
+#: kinds apart in two or three comparisons (below PASS, below TERMS, TERMS).
+PASS, PASS_BOTH, PRODUCT, TERMS = 4, 5, 6, 7
 
 
 class Op(NamedTuple):
@@ -98,7 +106,7 @@ class Plan:
     """
 
     __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variables", "active",
-                 "_absorbed", "_constants_finite", "_variables_getter", "_flat", "backward_sweeps",
+                 "_absorbed", "_constants_finite", "_variables_getter", "_steps", "backward_sweeps",
                  "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
@@ -238,7 +246,7 @@ class Plan:
         self._absorbed = absorbing
         self._constants_finite = None
         self._variables_getter = None
-        self._flat = _NOT_YET
+        self._steps = _NOT_YET
         self.backward_sweeps = 0
 
     def constants_finite(self, is_finite) -> bool:
@@ -264,27 +272,33 @@ class Plan:
         the values an overflow could vanish through."""
         return self._absorbed
 
-    def flat_terms(self) -> list | None:
-        """Every term in the order the backward sweep takes them, each spelled out with its slots as
-        ``(slot, argument slot, how, what, source slot, first, second, reduce_to)``, a constant partial
-        of 1 given as :data:`PASS` (made on first use;
-        None when an operation has no terms of its own: a vjp, or more than two arguments). A plan swept
-        backward more than once sweeps this flat list: one loop, no operation tuples to unpack."""
-        if self._flat is _NOT_YET:
-            flat: list | None = []
-            add = flat.append
+    def backward_steps(self) -> list | None:
+        """The backward sweep spelled out: one step ``(slot, kind, j, k, what)`` per operation with terms,
+        in reverse order, its argument slots resolved and its terms fused into one of the kinds of
+        :data:`PRODUCT` and its neighbours (made on first use; None when an operation has no terms of its
+        own: a vjp, or more than two arguments). A plan swept backward more than once sweeps this list:
+        one loop, no operation tuples or terms to unpack. A TERMS step's ``what`` holds its terms as
+        ``(argument slot, how, what, source slot, first, second, reduce_to)``."""
+        if self._steps is _NOT_YET:
+            steps: list | None = []
+            add = steps.append
+            fused: dict = {}        # id of a shared tuple of terms -> its step's kind, positions and what
+            last, found = _NOT_YET, None     # runs of operations alike share one tuple: looked up once
             for op, terms in zip(reversed(self.ops), reversed(self.terms), strict=True):
-                if terms is None:
-                    flat = None
-                    break
-                _impl, first, second, i = op
-                for position, how, what, source, reduce_to, partial in terms:
-                    if how == CONSTANT and type(what) is float and what == 1.0:
-                        how = PASS
-                    add((i, op[position], how, partial if how == CALL else what, op[source], first, second,
-                         reduce_to))
-            self._flat = flat
-        return self._flat
+                if terms is not last:
+                    if not terms:
+                        if terms is None:
+                            steps = None
+                            break
+                        continue
+                    last = terms
+                    found = fused.get(id(terms))
+                    if found is None:
+                        found = fused[id(terms)] = _fused_step(terms)
+                kind, j, k, what = found
+                add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(op, terms))
+            self._steps = steps
+        return self._steps
 
     @property
     def partial_steps(self) -> list:
@@ -392,6 +406,43 @@ def _terms(template: tuple, node: Node, actives: list) -> tuple:
 def _op_position(k: int, arity: int) -> int:
     """The position in an :class:`Op` of input ``k`` of a partial (``k`` = arity: the output)."""
     return 3 if k >= arity else k + 1
+
+
+def _terms_step(op: tuple, terms: tuple) -> tuple:
+    """The TERMS step of an operation: its terms spelled out with their slots."""
+    _impl, first, second, i = op
+    spelled = [(op[position], how, partial if how == CALL else what, op[source], first, second, reduce_to)
+               for position, how, what, source, reduce_to, partial in terms]
+    return (i, TERMS, i, i, tuple(spelled))
+
+
+def _is_one(how: int, what: Any) -> bool:
+    return how == CONSTANT and type(what) is float and what == 1.0
+
+
+def _fused_step(terms: tuple) -> tuple:
+    """The kind of an operation's backward step and where its slots and partial come from:
+    ``(kind, position of j, position of k, what)``, positions in the operation's tuple (3, its own slot,
+    where a kind reads no second slot)."""
+    if any(reduce_to is not None for _p, _h, _w, _s, reduce_to, _partial in terms):
+        return (TERMS, 3, 3, None)
+    if len(terms) == 1:
+        ((position, how, what, source, _reduce_to, _partial),) = terms
+        if _is_one(how, what):
+            return (PASS, position, 3, None)
+        if how == READ:
+            return (READ, position, source, None)
+        if how == APPLY:       # (on a float, the impl itself for one that makes no distinction)
+            return (APPLY, position, source, (getattr(what, "scalar", what), what))
+        if how == CONSTANT:
+            return (CONSTANT, position, 3, what)
+        return (TERMS, 3, 3, None)
+    (p1, how1, what1, source1, _r1, _f1), (p2, how2, what2, source2, _r2, _f2) = terms
+    if _is_one(how1, what1) and _is_one(how2, what2):
+        return (PASS_BOTH, p1, p2, None)
+    if how1 == READ and how2 == READ and source1 == p2 and source2 == p1:
+        return (PRODUCT, p1, p2, None)
+    return (TERMS, 3, 3, None)
 
 
 # ---- partials that ignore the numbers -----------------------------------------------------------------

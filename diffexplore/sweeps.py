@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import DOMAIN_ERRORS, DomainError, MissingValueError, RuleError, ShapeError
 from .graph import Node, as_node, constant, numbered_nodes
-from .plan import APPLY, CONSTANT, MANY, PASS, READ, Plan, guards, op_arguments
+from .plan import APPLY, CONSTANT, MANY, PASS, PASS_BOTH, PRODUCT, READ, Plan, guards, op_arguments
 from .prune import Folder
 from .rules import sum_to
 
@@ -542,8 +542,8 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     its rule's vjp. ``record`` (a list) receives ``(slot, position, argument slot, local partial,
     contribution)`` for every addition, in order."""
     if algebra is NUMBERS and record is None:
-        p.backward_sweeps += 1           # a plan swept again is worth its flat list of terms
-        flat = p.flat_terms() if p.backward_sweeps > 1 else None
+        p.backward_sweeps += 1           # a plan swept again is worth its list of backward steps
+        flat = p.backward_steps() if p.backward_sweeps > 1 else None
         seeded = adjoints[:]
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
@@ -679,33 +679,62 @@ def backward_numbers(p: Plan, values: list, adjoints: list) -> None:
         raise _SweepError(i, exc) from None
 
 
-def backward_flat(terms: list, values: list, adjoints: list) -> None:
-    """:func:`backward_numbers` over a plan's :meth:`~diffexplore.plan.Plan.flat_terms`: the same
-    arithmetic in the same order, one term per step of a single loop."""
+def backward_flat(steps: list, values: list, adjoints: list) -> None:
+    """:func:`backward_numbers` over a plan's :meth:`~diffexplore.plan.Plan.backward_steps`: the same
+    arithmetic in the same order, one operation per step of a single loop."""
     i = -1
     try:
-        for i, j, how, what, source, first, second, reduce_to in terms:
+        for i, kind, j, k, what in steps:
             g = adjoints[i]
             if g is None:
                 continue
-            if how == READ:
-                contribution = g * values[source]
-            elif how == PASS:
+            if kind == READ:
+                contribution = g * values[k]
+            elif kind == PRODUCT:
+                contribution = g * values[k]
+                previous = adjoints[j]
+                adjoints[j] = contribution if previous is None else previous + contribution
+                contribution = g * values[j]
+                j = k
+            elif kind == PASS:
                 contribution = g
-            elif how == CONSTANT:
+            elif kind == APPLY:
+                on_float, impl = what
+                value = values[k]
+                contribution = g * (on_float(value) if type(value) is float else impl(value))
+            elif kind == PASS_BOTH:
+                previous = adjoints[j]
+                adjoints[j] = g if previous is None else previous + g
+                contribution = g
+                j = k
+            elif kind == CONSTANT:
                 contribution = g * what
-            elif how == APPLY:
-                contribution = g * what(values[source])
-            elif second is None:
-                contribution = g * what(values[first], values[i])
             else:
-                contribution = g * what(values[first], values[second], values[i])
-            if reduce_to is not None:
-                contribution = sum_to(contribution, attr=reduce_to)
+                _terms_step(i, g, what, values, adjoints)
+                continue
             previous = adjoints[j]
             adjoints[j] = contribution if previous is None else previous + contribution
     except DOMAIN_ERRORS as exc:
         raise _SweepError(i, exc) from None
+
+
+def _terms_step(i: int, g: Any, terms: tuple, values: list, adjoints: list) -> None:
+    """A TERMS step of :func:`backward_flat`: each term as :func:`backward_numbers` takes it."""
+    for j, how, what, source, first, second, reduce_to in terms:
+        if how == READ:
+            contribution = g * values[source]
+        elif how == CONSTANT:
+            contribution = g * what
+        elif how == APPLY:
+            contribution = g * what(values[source])
+        elif second is None:
+            contribution = g * what(values[first], values[i])
+        else:
+            contribution = g * what(values[first], values[second], values[i])
+        if reduce_to is not None:
+            contribution = sum_to(contribution, attr=reduce_to)
+        previous = adjoints[j]
+        adjoints[j] = contribution if previous is None else previous + contribution
 
 
 _TAKES_NEEDED: dict = {}

@@ -16,7 +16,7 @@ from hypothesis import given
 
 import diffexplore as dx
 from diffexplore.evaluate import adjoint_sweep, root_seed, tangent_sweep
-from diffexplore.plan import APPLY, Plan
+from diffexplore.plan import APPLY, CONSTANT, PASS, PASS_BOTH, PRODUCT, READ, TERMS, Plan
 from diffexplore.sweeps import NUMBERS, backward_flat, backward_numbers, backward_sweep, primal_sweep
 
 from .strategies import expressions
@@ -127,12 +127,12 @@ def test_the_backward_sweep_over_numbers_equals_the_general_sweep_bit_for_bit(f)
     inline: list = [None] * len(values)
     inline[root] = 1.0
     backward_numbers(p, values, inline)
-    flat_terms = p.flat_terms()
-    assert (flat_terms is None) == (None in p.terms)
-    if flat_terms is not None:
+    steps = p.backward_steps()
+    assert (steps is None) == (None in p.terms)
+    if steps is not None:
         flat: list = [None] * len(values)
         flat[root] = 1.0
-        backward_flat(flat_terms, values, flat)
+        backward_flat(steps, values, flat)
         assert flat == inline
     general: list = [None] * len(values)
     general[root] = 1.0
@@ -143,6 +143,37 @@ def test_the_backward_sweep_over_numbers_equals_the_general_sweep_bit_for_bit(f)
     for _i, _pos, j, _local, contribution in record:     # each adjoint is its contributions, in order
         summed[j] = contribution if j not in summed else summed[j] + contribution
     assert all(summed.get(i) == general[i] for i, _name, _shape in p.variables)
+
+
+def _step_kinds(f) -> list[tuple[str, int]]:
+    p = Plan([f])
+    return [(p.order[i].op, kind) for i, kind, _j, _k, _what in p.backward_steps()]
+
+
+def test_backward_steps_fuse_each_operation_into_one_step():
+    x, y = dx.variables("x y")
+    # l -> sin(l)·l + 0.5: the sum passes its adjoint on, the product reads each argument for the other
+    assert _step_kinds(dx.sin(x) * x + 0.5) == [("add", PASS), ("mul", PRODUCT), ("sin", APPLY)]
+    # r·l·(1 − l): one active argument of the first product, the constant −1 of the difference
+    assert _step_kinds(2.5 * x * (1 - x)) == [("mul", PRODUCT), ("sub", CONSTANT), ("mul", READ)]
+    assert _step_kinds(x + y) == [("add", PASS_BOTH)]
+    assert _step_kinds(x / y) == [("div", TERMS)]
+    assert Plan([dx.select(dx.greater(x, y), x, y)]).backward_steps() is None     # three arguments: no shared terms
+
+
+@pytest.mark.parametrize("build", [lambda x: x * x, lambda x: x + x, lambda x: (x + x) * (x * x),
+                                   lambda x: dx.sin(x) * dx.sin(x) + dx.cos(x - x)])
+def test_fused_steps_that_meet_one_argument_twice_add_both_contributions(build):
+    x = dx.variable("x")
+    p = Plan([build(x)])
+    values = primal_sweep(p, {"x": 0.7})
+    inline: list = [None] * len(values)
+    fused: list = [None] * len(values)
+    inline[p.roots[0]] = fused[p.roots[0]] = 1.0
+    backward_numbers(p, values, inline)
+    backward_flat(p.backward_steps(), values, fused)
+    assert fused == inline
+    assert fused[p.index[x]] == dx.grad(build(x), {"x": 0.7})["x"]
 
 
 @given(expressions())
