@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
 
 __all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "PASS", "PASS_BOTH",
-           "PRODUCT", "TERMS", "op_arguments",
+           "PRODUCT", "TERMS", "OneOperation", "op_arguments",
            "trivial_partial", "TRIVIAL_PARTIALS", "PASSING", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, use a constant, or apply a
@@ -277,8 +277,8 @@ class Plan:
         in reverse order, its argument slots resolved and its terms fused into one of the kinds of
         :data:`PRODUCT` and its neighbours (made on first use; None when an operation has no terms of its
         own: a vjp, or more than two arguments). A plan swept backward more than once sweeps this list:
-        one loop, no operation tuples or terms to unpack. A TERMS step's ``what`` holds its terms as
-        ``(argument slot, how, what, source slot, first, second, reduce_to)``."""
+        one loop, no operation tuples or terms to unpack. A TERMS step's ``what`` is a
+        :class:`OneOperation`."""
         if self._steps is _NOT_YET:
             steps: list | None = []
             add = steps.append
@@ -408,12 +408,17 @@ def _op_position(k: int, arity: int) -> int:
     return 3 if k >= arity else k + 1
 
 
+class OneOperation(NamedTuple):
+    """One operation with its terms, which the backward sweep over numbers takes for a plan: the
+    ``what`` of a TERMS step."""
+
+    ops: list
+    terms: list
+
+
 def _terms_step(op: tuple, terms: tuple) -> tuple:
-    """The TERMS step of an operation: its terms spelled out with their slots."""
-    _impl, first, second, i = op
-    spelled = [(op[position], how, partial if how == CALL else what, op[source], first, second, reduce_to)
-               for position, how, what, source, reduce_to, partial in terms]
-    return (i, TERMS, i, i, tuple(spelled))
+    """The TERMS step of an operation: the operation itself, for the per-operation sweep."""
+    return (op[3], TERMS, op[3], op[3], OneOperation([op], [terms]))
 
 
 def _is_one(how: int, what: Any) -> bool:

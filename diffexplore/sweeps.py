@@ -710,31 +710,12 @@ def backward_flat(steps: list, values: list, adjoints: list) -> None:
             elif kind == CONSTANT:
                 contribution = g * what
             else:
-                _terms_step(i, g, what, values, adjoints)
+                backward_numbers(what, values, adjoints)     # a OneOperation
                 continue
             previous = adjoints[j]
             adjoints[j] = contribution if previous is None else previous + contribution
     except DOMAIN_ERRORS as exc:
         raise _SweepError(i, exc) from None
-
-
-def _terms_step(i: int, g: Any, terms: tuple, values: list, adjoints: list) -> None:
-    """A TERMS step of :func:`backward_flat`: each term as :func:`backward_numbers` takes it."""
-    for j, how, what, source, first, second, reduce_to in terms:
-        if how == READ:
-            contribution = g * values[source]
-        elif how == CONSTANT:
-            contribution = g * what
-        elif how == APPLY:
-            contribution = g * what(values[source])
-        elif second is None:
-            contribution = g * what(values[first], values[i])
-        else:
-            contribution = g * what(values[first], values[second], values[i])
-        if reduce_to is not None:
-            contribution = sum_to(contribution, attr=reduce_to)
-        previous = adjoints[j]
-        adjoints[j] = contribution if previous is None else previous + contribution
 
 
 _TAKES_NEEDED: dict = {}

@@ -158,7 +158,7 @@ def test_backward_steps_fuse_each_operation_into_one_step():
     assert _step_kinds(2.5 * x * (1 - x)) == [("mul", PRODUCT), ("sub", CONSTANT), ("mul", READ)]
     assert _step_kinds(x + y) == [("add", PASS_BOTH)]
     assert _step_kinds(x / y) == [("div", TERMS)]
-    assert Plan([dx.select(dx.greater(x, y), x, y)]).backward_steps() is None     # three arguments: no shared terms
+    assert Plan([dx.select(dx.greater(x, y), x, y)]).backward_steps() is None     # three arguments
 
 
 @pytest.mark.parametrize("build", [lambda x: x * x, lambda x: x + x, lambda x: (x + x) * (x * x),
@@ -174,6 +174,23 @@ def test_fused_steps_that_meet_one_argument_twice_add_both_contributions(build):
     backward_flat(p.backward_steps(), values, fused)
     assert fused == inline
     assert fused[p.index[x]] == dx.grad(build(x), {"x": 0.7})["x"]
+
+
+def test_terms_steps_sum_broadcast_contributions_back_as_the_per_operation_sweep_does():
+    a, s = dx.variable("a", shape=(3,)), dx.variable("s")
+    p = Plan([dx.sin(a * s) / s + s])          # s broadcast against a: its contributions summed back
+    at = {"a": np.array([0.1, -0.4, 2.0]), "s": 1.5}
+    values = primal_sweep(p, at)
+    assert TERMS in {kind for _i, kind, _j, _k, _what in p.backward_steps()}
+    inline: list = [None] * len(values)
+    fused: list = [None] * len(values)
+    inline[p.roots[0]] = fused[p.roots[0]] = np.ones(3)
+    backward_numbers(p, values, inline)
+    backward_flat(p.backward_steps(), values, fused)
+    for i, _name, _shape in p.variables:
+        assert np.array_equal(fused[i], inline[i])
+    by_hand = np.cos(at["a"] * 1.5) * at["a"] / 1.5 - np.sin(at["a"] * 1.5) / 1.5**2 + 1.0     # d/ds
+    assert fused[p.index[s]] == pytest.approx(float(np.sum(by_hand)))
 
 
 @given(expressions())
