@@ -351,13 +351,13 @@ class PlanRange:
     for a plan (everything but the operations and their terms is the whole plan's): the lean sweeps
     call the shared forward and backward sweeps on one operation at a time."""
 
-    __slots__ = ("plan", "ops", "terms", "backward_sweeps")
+    __slots__ = ("plan", "ops", "terms", "sweeps")
 
     def __init__(self, p: Plan, start: int, stop: int):
         self.plan = p
         self.ops = p.ops[start:stop]
         self.terms = p.terms[start:stop]
-        self.backward_sweeps = 0
+        self.sweeps = 0
 
     def backward_steps(self) -> None:
         return None

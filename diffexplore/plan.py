@@ -102,11 +102,12 @@ class Plan:
       sweeps, leaves out the implementations);
     - ``terms``: for every operation, the tuple of its chain-rule :class:`Term` (one per active argument
       whose partial is not zero; empty when no argument is active), or None for an operation whose
-      rule's vjp/jvp the sweeps call (or that has no derivative rule: the sweeps then say so).
+      rule's vjp/jvp the sweeps call (or that has no derivative rule: the sweeps then say so);
+    - ``sweeps``: how many times the plan has been swept (primal and backward sweeps over numbers).
     """
 
     __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variables", "active",
-                 "_absorbed", "_constants_finite", "_variables_getter", "_steps", "backward_sweeps",
+                 "_absorbed", "_constants_finite", "_variables_getter", "_steps", "sweeps",
                  "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
@@ -247,7 +248,7 @@ class Plan:
         self._constants_finite = None
         self._variables_getter = None
         self._steps = _NOT_YET
-        self.backward_sweeps = 0
+        self.sweeps = 0
 
     def constants_finite(self, is_finite) -> bool:
         """Whether every constant is finite by ``is_finite`` (made on first use)."""
@@ -276,29 +277,34 @@ class Plan:
         """The backward sweep spelled out: one step ``(slot, kind, j, k, what)`` per operation with terms,
         in reverse order, its argument slots resolved and its terms fused into one of the kinds of
         :data:`PRODUCT` and its neighbours (made on first use; None when an operation has no terms of its
-        own: a vjp, or more than two arguments). A plan swept backward more than once sweeps this list:
-        one loop, no operation tuples or terms to unpack. A TERMS step's ``what`` is a
-        :class:`OneOperation`."""
+        own: a vjp, or more than two arguments). A plan swept twice before (``sweeps``: evaluations and
+        gradients) sweeps this list backward: one loop, no operation tuples or terms to unpack. A TERMS
+        step's ``what`` is a :class:`OneOperation`."""
         if self._steps is _NOT_YET:
-            steps: list | None = []
-            add = steps.append
-            fused: dict = {}        # id of a shared tuple of terms -> its step's kind, positions and what
-            last, found = _NOT_YET, None     # runs of operations alike share one tuple: looked up once
-            for op, terms in zip(reversed(self.ops), reversed(self.terms), strict=True):
-                if terms is not last:
-                    if not terms:
-                        if terms is None:
-                            steps = None
-                            break
-                        continue
-                    last = terms
-                    found = fused.get(id(terms))
-                    if found is None:
-                        found = fused[id(terms)] = _fused_step(terms)
-                kind, j, k, what = found
-                add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(op, terms))
-            self._steps = steps
+            with gc_paused():          # many small tuples, no cycles
+                self._steps = self._make_steps()
         return self._steps
+
+    def _make_steps(self) -> list | None:
+        """The list of :meth:`backward_steps`, made in one pass over the operations."""
+        steps: list | None = []
+        add = steps.append
+        fused: dict = {}        # id of a shared tuple of terms -> its step's kind, positions and what
+        last, found = _NOT_YET, None     # runs of operations alike share one tuple: looked up once
+        for op, terms in zip(reversed(self.ops), reversed(self.terms), strict=True):
+            if terms is not last:
+                if not terms:
+                    if terms is None:
+                        steps = None
+                        break
+                    continue
+                last = terms
+                found = fused.get(id(terms))
+                if found is None:
+                    found = fused[id(terms)] = _fused_step(terms)
+            kind, j, k, what = found
+            add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(op, terms))
+        return steps
 
     @property
     def partial_steps(self) -> list:

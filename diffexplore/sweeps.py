@@ -97,6 +97,7 @@ def primal_sweep(p: Plan, at: Mapping[str, Any], check: bool = True) -> list:
     node, for floats as for arrays; an operation given a NaN or an infinity gives NaN (NaN in, NaN out)."""
     values = leaf_values(p, at)
     ops = p.ops
+    p.sweeps += 1
     start = 0
     while start is not None:
         start = _run_ops(p, ops, start, values)
@@ -542,8 +543,8 @@ def backward_sweep(p: Plan, values: list, adjoints: list, algebra: Any = NUMBERS
     its rule's vjp. ``record`` (a list) receives ``(slot, position, argument slot, local partial,
     contribution)`` for every addition, in order."""
     if algebra is NUMBERS and record is None:
-        p.backward_sweeps += 1           # a plan swept again is worth its list of backward steps
-        flat = p.backward_steps() if p.backward_sweeps > 1 else None
+        flat = p.backward_steps() if p.sweeps > 1 else None     # a plan used again is worth them
+        p.sweeps += 1
         seeded = adjoints[:]
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
