@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DiffexploreError
-from .plan import APPLY, CALL, MANY, READ, Plan, guards, op_arguments
+from .plan import APPLY, CALL, MANY, READ, Plan, PlanRange, guards, op_arguments
 from .sweeps import (
     DOMAIN_ERRORS,
     backward_numbers,
@@ -341,29 +341,6 @@ def analysis(p: Plan) -> Analysis:
     if found is None:
         found = _analyses[p] = Analysis(p)
     return found
-
-
-# ---- a range of a plan, seen by the sweeps as a plan ----------------------------------------------------
-
-
-class PlanRange:
-    """Operations ``start`` to ``stop`` of a plan, which the sweeps of :mod:`diffexplore.sweeps` take
-    for a plan (everything but the operations and their terms is the whole plan's): the lean sweeps
-    call the shared forward and backward sweeps on one operation at a time."""
-
-    __slots__ = ("plan", "ops", "terms", "sweeps")
-
-    def __init__(self, p: Plan, start: int, stop: int):
-        self.plan = p
-        self.ops = p.ops[start:stop]
-        self.terms = p.terms[start:stop]
-        self.sweeps = 0
-
-    def backward_steps(self) -> None:
-        return None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.plan, name)
 
 
 class LeanFallback(Exception):

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
 
 __all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "PASS", "PASS_BOTH",
-           "PRODUCT", "TERMS", "OneOperation", "op_arguments",
+           "PRODUCT", "TERMS", "PlanRange", "op_arguments",
            "trivial_partial", "TRIVIAL_PARTIALS", "PASSING", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, use a constant, or apply a
@@ -41,13 +41,11 @@ MANY = -1
 #: The kinds of a step of :meth:`Plan.backward_steps` ``(slot, kind, j, k, what)``, one step per
 #: operation, besides READ (``ū_j += v̄ · value_k``), CONSTANT (``ū_j += v̄ · what``) and APPLY
 #: (``ū_j += v̄ · impl(value_k)``, ``what`` being ``(impl on a float, impl)``) for an operation with one
-#: term: PASS, a constant partial of exactly 1
-#: (add's, sub's first), whose contribution is the adjoint itself (``g * 1.0`` is ``g`` for every float,
-#: signed zeros, infinities and NaN included), so it is passed on without a multiplication; PASS_BOTH,
-#: both arguments of an add (``ū_j += v̄``, ``ū_k += v̄``); PRODUCT, both arguments of a product, each
-#: reading the other (``ū_j += v̄ · value_k``, ``ū_k += v̄ · value_j``); TERMS, any other operation, its
-#: terms spelled out in ``what``. Numbered after READ, CONSTANT and APPLY, so that the sweep tells the
-#: kinds apart in two or three comparisons (below PASS, below TERMS, TERMS).
+#: term: PASS, a constant partial of exactly 1 (add's, sub's first), whose contribution is the adjoint
+#: itself (``g * 1.0`` is ``g`` for every float, signed zeros, infinities and NaN included), so it is
+#: passed on without a multiplication; PASS_BOTH, both arguments of an add (``ū_j += v̄``,
+#: ``ū_k += v̄``); PRODUCT, both arguments of a product, each reading the other (``ū_j += v̄ · value_k``,
+#: ``ū_k += v̄ · value_j``); TERMS, any other operation, swept on its own by the per-operation sweep.
 PASS, PASS_BOTH, PRODUCT, TERMS = 4, 5, 6, 7
 
 
@@ -279,7 +277,7 @@ class Plan:
         :data:`PRODUCT` and its neighbours (made on first use; None when an operation has no terms of its
         own: a vjp, or more than two arguments). A plan swept twice before (``sweeps``: evaluations and
         gradients) sweeps this list backward: one loop, no operation tuples or terms to unpack. A TERMS
-        step's ``what`` is a :class:`OneOperation`."""
+        step's ``what`` is its operation as a :class:`PlanRange`."""
         if self._steps is _NOT_YET:
             with gc_paused():          # many small tuples, no cycles
                 self._steps = self._make_steps()
@@ -291,7 +289,8 @@ class Plan:
         add = steps.append
         fused: dict = {}        # id of a shared tuple of terms -> its step's kind, positions and what
         last, found = _NOT_YET, None     # runs of operations alike share one tuple: looked up once
-        for op, terms in zip(reversed(self.ops), reversed(self.terms), strict=True):
+        positions = range(len(self.ops) - 1, -1, -1)
+        for position, op, terms in zip(positions, reversed(self.ops), reversed(self.terms), strict=True):
             if terms is not last:
                 if not terms:
                     if terms is None:
@@ -303,7 +302,7 @@ class Plan:
                 if found is None:
                     found = fused[id(terms)] = _fused_step(terms)
             kind, j, k, what = found
-            add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(op, terms))
+            add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(self, position))
         return steps
 
     @property
@@ -348,6 +347,30 @@ class Plan:
                                        else _terms(template, node, (True,) * len(node.args)))
             dense.append(found)
         return dense
+
+
+# ---- a range of a plan, seen by the sweeps as a plan ----------------------------------------------------
+
+
+class PlanRange:
+    """Operations ``start`` to ``stop`` of a plan, which the sweeps of :mod:`diffexplore.sweeps` take
+    for a plan (everything but the operations and their terms is the whole plan's): the lean sweeps
+    call the shared forward and backward sweeps on one operation at a time, and a TERMS step of
+    :meth:`Plan.backward_steps` is one."""
+
+    __slots__ = ("plan", "ops", "terms", "sweeps")
+
+    def __init__(self, p: Plan, start: int, stop: int):
+        self.plan = p
+        self.ops = p.ops[start:stop]
+        self.terms = p.terms[start:stop]
+        self.sweeps = 0
+
+    def backward_steps(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.plan, name)
 
 
 _NOT_YET = object()
@@ -414,20 +437,15 @@ def _op_position(k: int, arity: int) -> int:
     return 3 if k >= arity else k + 1
 
 
-class OneOperation(NamedTuple):
-    """One operation with its terms, which the backward sweep over numbers takes for a plan: the
-    ``what`` of a TERMS step."""
-
-    ops: list
-    terms: list
-
-
-def _terms_step(op: tuple, terms: tuple) -> tuple:
-    """The TERMS step of an operation: the operation itself, for the per-operation sweep."""
-    return (op[3], TERMS, op[3], op[3], OneOperation([op], [terms]))
+def _terms_step(p: Plan, position: int) -> tuple:
+    """The TERMS step of the operation at ``position``: the operation itself, as a one-operation plan
+    for the per-operation sweep."""
+    i = p.ops[position][3]
+    return (i, TERMS, i, i, PlanRange(p, position, position + 1))
 
 
 def _is_one(how: int, what: Any) -> bool:
+    """Whether a term's partial is the constant 1.0."""
     return how == CONSTANT and type(what) is float and what == 1.0
 
 

@@ -711,7 +711,7 @@ def backward_flat(steps: list, values: list, adjoints: list) -> None:
             elif kind == CONSTANT:
                 contribution = g * what
             else:
-                backward_numbers(what, values, adjoints)     # a OneOperation
+                backward_numbers(what, values, adjoints)     # a PlanRange of one operation
                 continue
             previous = adjoints[j]
             adjoints[j] = contribution if previous is None else previous + contribution
