@@ -45,7 +45,8 @@ MANY = -1
 #: itself (``g * 1.0`` is ``g`` for every float, signed zeros, infinities and NaN included), so it is
 #: passed on without a multiplication; PASS_BOTH, both arguments of an add (``ū_j += v̄``,
 #: ``ū_k += v̄``); PRODUCT, both arguments of a product, each reading the other (``ū_j += v̄ · value_k``,
-#: ``ū_k += v̄ · value_j``); TERMS, any other operation, swept on its own by the per-operation sweep.
+#: ``ū_k += v̄ · value_j``); TERMS, any other operation (a vjp too), swept on its own by the
+#: per-operation sweep.
 PASS, PASS_BOTH, PRODUCT, TERMS = 4, 5, 6, 7
 
 
@@ -272,30 +273,30 @@ class Plan:
         return self._absorbed
 
     def backward_steps(self) -> list | None:
-        """The backward sweep spelled out: one step ``(slot, kind, j, k, what)`` per operation with terms,
-        in reverse order, its argument slots resolved and its terms fused into one of the kinds of
-        :data:`PRODUCT` and its neighbours (made on first use; None when an operation has no terms of its
-        own: a vjp, or more than two arguments). A plan swept twice before (``sweeps``: evaluations and
-        gradients) sweeps this list backward: one loop, no operation tuples or terms to unpack. A TERMS
-        step's ``what`` is its operation as a :class:`PlanRange`."""
+        """The backward sweep spelled out (:meth:`fused_steps`), made on first use, for a plan swept twice
+        before (``sweeps``: evaluations and gradients) to sweep backward: one loop, no operation tuples
+        or terms to unpack. None when more than a quarter of the steps are TERMS steps (divisions,
+        powers, array operations): the sweep over the operations is then faster, and the plan holds no
+        second list."""
         if self._steps is _NOT_YET:
             with gc_paused():          # many small tuples, no cycles
-                self._steps = self._make_steps()
+                steps = self.fused_steps()
+            unfused = sum(1 for step in steps if step[1] == TERMS)
+            self._steps = None if 4 * unfused > len(steps) else steps
         return self._steps
 
-    def _make_steps(self) -> list | None:
-        """The list of :meth:`backward_steps`, made in one pass over the operations."""
-        steps: list | None = []
+    def fused_steps(self) -> list:
+        """One step ``(slot, kind, j, k, what)`` per operation with terms (or a vjp), in reverse order,
+        its argument slots resolved and its terms fused into one of the kinds of :data:`PRODUCT` and its
+        neighbours; a TERMS step's ``what`` is its operation as a :class:`PlanRange`."""
+        steps: list = []
         add = steps.append
         fused: dict = {}        # id of a shared tuple of terms -> its step's kind, positions and what
         last, found = _NOT_YET, None     # runs of operations alike share one tuple: looked up once
         positions = range(len(self.ops) - 1, -1, -1)
         for position, op, terms in zip(positions, reversed(self.ops), reversed(self.terms), strict=True):
             if terms is not last:
-                if not terms:
-                    if terms is None:
-                        steps = None
-                        break
+                if not terms and terms is not None:
                     continue
                 last = terms
                 found = fused.get(id(terms))
@@ -453,6 +454,8 @@ def _fused_step(terms: tuple) -> tuple:
     """The kind of an operation's backward step and where its slots and partial come from:
     ``(kind, position of j, position of k, what)``, positions in the operation's tuple (3, its own slot,
     where a kind reads no second slot)."""
+    if terms is None:
+        return (TERMS, 3, 3, None)
     if any(reduce_to is not None for _p, _h, _w, _s, reduce_to, _partial in terms):
         return (TERMS, 3, 3, None)
     if len(terms) == 1:

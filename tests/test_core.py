@@ -127,13 +127,10 @@ def test_the_backward_sweep_over_numbers_equals_the_general_sweep_bit_for_bit(f)
     inline: list = [None] * len(values)
     inline[root] = 1.0
     backward_numbers(p, values, inline)
-    steps = p.backward_steps()
-    assert (steps is None) == (None in p.terms)
-    if steps is not None:
-        flat: list = [None] * len(values)
-        flat[root] = 1.0
-        backward_flat(steps, values, flat)
-        assert flat == inline
+    flat: list = [None] * len(values)      # the fused steps that gradients of a plan used again sweep
+    flat[root] = 1.0
+    backward_flat(p.fused_steps(), values, flat)
+    assert flat == inline
     general: list = [None] * len(values)
     general[root] = 1.0
     record: list = []
@@ -147,7 +144,7 @@ def test_the_backward_sweep_over_numbers_equals_the_general_sweep_bit_for_bit(f)
 
 def _step_kinds(f) -> list[tuple[str, int]]:
     p = Plan([f])
-    return [(p.order[i].op, kind) for i, kind, _j, _k, _what in p.backward_steps()]
+    return [(p.order[i].op, kind) for i, kind, _j, _k, _what in p.fused_steps()]
 
 
 def test_backward_steps_fuse_each_operation_into_one_step():
@@ -158,7 +155,11 @@ def test_backward_steps_fuse_each_operation_into_one_step():
     assert _step_kinds(2.5 * x * (1 - x)) == [("mul", PRODUCT), ("sub", CONSTANT), ("mul", READ)]
     assert _step_kinds(x + y) == [("add", PASS_BOTH)]
     assert _step_kinds(x / y) == [("div", TERMS)]
-    assert Plan([dx.select(dx.greater(x, y), x, y)]).backward_steps() is None     # three arguments
+    # three arguments: the rule's partials, by the per-operation sweep (as a division's are)
+    assert _step_kinds(dx.select(dx.greater(x, y), x * y, x + y) * x + y) == [
+        ("add", PASS_BOTH), ("mul", PRODUCT), ("select", TERMS), ("add", PASS_BOTH), ("mul", PRODUCT)]
+    assert Plan([x / y]).backward_steps() is None      # more than a quarter unfused: no list kept
+    assert len(Plan([x / y + x * y + y + x]).backward_steps()) == 5
 
 
 @pytest.mark.parametrize("build", [lambda x: x * x, lambda x: x + x, lambda x: (x + x) * (x * x),
@@ -171,7 +172,7 @@ def test_fused_steps_that_meet_one_argument_twice_add_both_contributions(build):
     fused: list = [None] * len(values)
     inline[p.roots[0]] = fused[p.roots[0]] = 1.0
     backward_numbers(p, values, inline)
-    backward_flat(p.backward_steps(), values, fused)
+    backward_flat(p.fused_steps(), values, fused)
     assert fused == inline
     assert fused[p.index[x]] == dx.grad(build(x), {"x": 0.7})["x"]
 
@@ -181,12 +182,12 @@ def test_terms_steps_sum_broadcast_contributions_back_as_the_per_operation_sweep
     p = Plan([dx.sin(a * s) / s + s])          # s broadcast against a: its contributions summed back
     at = {"a": np.array([0.1, -0.4, 2.0]), "s": 1.5}
     values = primal_sweep(p, at)
-    assert TERMS in {kind for _i, kind, _j, _k, _what in p.backward_steps()}
+    assert TERMS in {kind for _i, kind, _j, _k, _what in p.fused_steps()}
     inline: list = [None] * len(values)
     fused: list = [None] * len(values)
     inline[p.roots[0]] = fused[p.roots[0]] = np.ones(3)
     backward_numbers(p, values, inline)
-    backward_flat(p.backward_steps(), values, fused)
+    backward_flat(p.fused_steps(), values, fused)
     for i, _name, _shape in p.variables:
         assert np.array_equal(fused[i], inline[i])
     by_hand = np.cos(at["a"] * 1.5) * at["a"] / 1.5 - np.sin(at["a"] * 1.5) / 1.5**2 + 1.0     # d/ds
@@ -359,3 +360,15 @@ def test_a_plan_numbers_nodes_in_the_order_of_dx_nodes(f, g):
         assert p.index == {n: k for k, n in enumerate(p.order)}
         assert p.roots == [p.order.index(r) for r in roots]
         assert [p.order[op[3]] for op in p.ops] == [n for n in p.order if n.args]
+
+
+def test_a_plan_of_mostly_unfused_operations_keeps_no_steps_and_sweeps_its_operations():
+    W, v = dx.variable("W", shape=(2, 3)), dx.variable("v", shape=(3,))
+    f = dx.sum(dx.sin(W @ v))                   # a matmul's and a sum's vjp: two of three steps unfused
+    at = {"W": np.array([[0.3, -1.2, 0.5], [2.0, 0.1, -0.7]]), "v": np.array([0.4, 1.1, -0.9])}
+    assert Plan([f]).backward_steps() is None
+    cos = np.cos(at["W"] @ at["v"])             # d/dW sum(sin(W v)) = cos(W v) vᵀ, d/dv = Wᵀ cos(W v)
+    for _ in range(3):                          # the first gradient, and gradients of a plan used again
+        g = dx.grad(f, at)
+        assert np.allclose(g["W"], np.outer(cos, at["v"]), rtol=1e-15, atol=0)
+        assert np.allclose(g["v"], at["W"].T @ cos, rtol=1e-15, atol=0)
