@@ -291,9 +291,11 @@ def adjoint_sweep(p: Plan, values: list, root: int, seed: Any, record: bool = Fa
 
 def gradient_by_name(p: Plan, values: list, adjoints: list) -> dict:
     """The variables' adjoints by name (zero for a variable the output does not depend on)."""
+    found = p.variable_values(adjoints)
+    if type(None) not in set(map(type, found)):
+        return dict(zip(p.variable_names(), found, strict=True))
     gradient = {}
-    for i, name, _shape in p.variables:
-        a = adjoints[i]
+    for (i, name, _shape), a in zip(p.variables, found, strict=True):
         gradient[name] = a if a is not None else zero_like(values[i])
     return gradient
 

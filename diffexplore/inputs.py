@@ -49,6 +49,9 @@ def as_graph(f: Any) -> Node:
                                f"{exc}") from None
 
 
+_FLOAT = {float}
+
+
 def as_point(at: Mapping[str, Any] | None) -> dict[str, Any]:
     """Normalise a point: numbers to Python floats (or complex), lists to NumPy arrays.
 
@@ -59,6 +62,8 @@ def as_point(at: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(at, Mapping):
         raise DiffexploreError(f"a point must be a mapping of variable names to values, got {at!r}")
+    if set(map(type, at.values())) <= _FLOAT:          # the common case, copied in one step
+        return dict(at)
     point = {}
     for name, value in at.items():
         if type(value) is float:

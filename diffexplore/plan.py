@@ -106,7 +106,7 @@ class Plan:
     """
 
     __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variables", "active",
-                 "_absorbed", "_constants_finite", "_variables_getter", "_steps", "sweeps",
+                 "_absorbed", "_constants_finite", "_variables_getter", "_variable_names", "_steps", "sweeps",
                  "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
@@ -136,6 +136,9 @@ class Plan:
         stack: list = [None]                  # the operations being walked, and beside them
         pending: list = [iter(flat)]          # the iterators over their arguments not yet met
         push, pop, push_pending, pop_pending = stack.append, stack.pop, pending.append, pending.pop
+        every_variable = wrt is None
+        not_yet = _NOT_YET
+        i = -1                                # the slot of the node numbered last
         while pending:
             for arg in pending[-1]:
                 if arg in index:
@@ -144,12 +147,13 @@ class Plan:
                     push(arg)
                     push_pending(iter(arg.args))
                     break
-                i = len(index)
+                i += 1
                 index[arg] = i
                 rule = arg.rule
                 if rule is var_rule:
-                    variables.append((i, arg.attr[0], arg.shape))
-                    mark(wrt is None or arg.attr[0] in wrt)
+                    name = arg.attr[0]
+                    variables.append((i, name, arg.shape))
+                    mark(every_variable or name in wrt)
                 else:
                     if rule is const_rule:
                         constants.append((i, arg.value))
@@ -159,69 +163,53 @@ class Plan:
                 node = pop()
                 if node is None:
                     break
-                i = len(index)
+                i += 1
                 index[node] = i
                 args = node.args
                 rule = node.rule
                 known = facts.get(rule)
                 if known is None:
                     known = facts[rule] = _rule_facts(rule, evaluation)
-                template, absorbs, impl, by_activity = known
+                template, absorbs, impl, by_activity, binary = known
                 if impl is None and evaluation:
                     impl = _bind_attr(rule.impl, node.attr)
                 shape = node.shape
-                arity = len(args)
-                if arity == 2:
+                if binary:
                     a, b = args
                     first = index[a]
                     second = index[b]
                     add_op((impl, first, second, i))
                     if absorbs:
                         absorbing += (first, second)
-                    first_active = active[first]
-                    second_active = active[second]
-                    if not (first_active or second_active):
-                        mark(False)
-                        add_terms(())
-                        continue
-                    mark(True)
-                    if template is None:
-                        add_terms(None)
-                        continue
-                    if shape:                   # arrays: broadcasting decides the terms too
-                        key = (rule, first_active, second_active,
-                               None if a.shape == shape else a.shape, None if b.shape == shape else b.shape)
+                    k = active[first] + 2 * active[second]    # which arguments are active: 0 to 3
+                    mark(k > 0)
+                    if shape and k and template is not None:   # arrays: broadcasting decides too
+                        key = (rule, k, None if a.shape == shape else a.shape,
+                               None if b.shape == shape else b.shape)
                         found = shared.get(key)
                         if found is None:
-                            found = shared[key] = _terms(template, node, (first_active, second_active))
+                            found = shared[key] = _terms(template, node, (k & 1, k & 2))
                     else:                       # scalars: by activity, in the rule's own small table
-                        k = first_active + 2 * second_active
                         found = by_activity[k]
-                        if found is None:
-                            found = by_activity[k] = _terms(template, node, (first_active, second_active))
-                elif arity == 1:
+                        if found is not_yet:
+                            found = by_activity[k] = _terms(template, node, (k & 1, k & 2))
+                elif len(args) == 1:
                     a = args[0]
                     first = index[a]
                     add_op((impl, first, None, i))
                     if absorbs:
                         absorbing.append(first)
-                    if not active[first]:
-                        mark(False)
-                        add_terms(())
-                        continue
-                    mark(True)
-                    if template is None:
-                        add_terms(None)
-                        continue
-                    if shape:
+                    k = active[first]
+                    mark(k)
+                    if shape and k and template is not None:
                         key = (rule, None if a.shape == shape else a.shape)
                         found = shared.get(key)
                         if found is None:
                             found = shared[key] = _terms(template, node, (True,))
                     else:
-                        found = by_activity[1]
-                        if found is None:
-                            found = by_activity[1] = _terms(template, node, (True,))
+                        found = by_activity[k]
+                        if found is not_yet:
+                            found = by_activity[k] = _terms(template, node, (True,))
                 else:
                     slots = tuple(map(slot_of, args))
                     add_op((impl, slots, MANY, i))
@@ -229,8 +217,7 @@ class Plan:
                         absorbing += slots
                     any_active = any(map(active.__getitem__, slots))
                     mark(any_active)
-                    add_terms(None if any_active else ())
-                    continue
+                    found = None if any_active else ()
                 add_terms(found)
         order = list(index)
         if len(set(map(itemgetter(1), variables))) < len(variables):   # a name with two shapes
@@ -246,6 +233,7 @@ class Plan:
         self._absorbed = absorbing
         self._constants_finite = None
         self._variables_getter = None
+        self._variable_names = None
         self._steps = _NOT_YET
         self.sweeps = 0
 
@@ -266,6 +254,12 @@ class Plan:
                 getter = itemgetter(*slots) if slots else (lambda values: ())
             self._variables_getter = getter
         return getter(values)
+
+    def variable_names(self) -> list:
+        """The variables' names, in order (made on first use)."""
+        if self._variable_names is None:
+            self._variable_names = [name for _i, name, _shape in self.variables]
+        return self._variable_names
 
     def absorbing_arguments(self) -> list:
         """The slots of the arguments of every operation not named in :data:`PASSING` (with repeats):
@@ -392,10 +386,14 @@ def _flat_roots(roots: Sequence) -> list[Node]:
 def _rule_facts(rule, evaluation: bool) -> tuple:
     """What a plan needs of a rule, looked up once per plan: its term template, whether an infinite
     argument can vanish through it (not in :data:`PASSING`), its implementation (None when each node
-    binds its own attribute, or the plan evaluates nothing), and a table for the terms of its scalar
-    operations by which arguments are active (1: the first, 2: the second, 3: both)."""
+    binds its own attribute, or the plan evaluates nothing), and a table of the terms of its scalar
+    operations by which arguments are active (0: none, 1: the first, 2: the second, 3: both), filled as
+    they are met (no terms without an active argument; None, the sweeps' call of the rule's vjp, for a
+    rule without a template), and whether its operations have two arguments."""
     impl = None if rule.has_attr or not evaluation else rule.impl
-    return (_term_template(rule), rule.name not in PASSING, impl, [None] * 4)
+    template = _term_template(rule)
+    by_activity = [(), _NOT_YET, _NOT_YET, _NOT_YET] if template is not None else [(), None, None, None]
+    return (template, rule.name not in PASSING, impl, by_activity, rule.arity == 2)
 
 
 def _term_template(rule, dense: bool = False) -> tuple | None:

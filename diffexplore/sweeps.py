@@ -75,13 +75,14 @@ def leaf_values(p: Plan, at: Mapping[str, Any]) -> list:
     values: list = [None] * len(p.order)
     for i, value in p.constants:
         values[i] = value
-    for i, name, shape in p.variables:
-        try:
-            value = at[name]
-        except KeyError:
-            known = ", ".join(sorted({nm for _, nm, _ in p.variables}))
-            raise MissingValueError(f"no value for variable {name!r} (the graph's variables: {known})"
-                                    ) from None
+    try:
+        found = list(map(at.__getitem__, p.variable_names()))
+    except KeyError:
+        names = p.variable_names()
+        missing = next(name for name in names if name not in at)
+        raise MissingValueError(f"no value for variable {missing!r} (the graph's variables: "
+                                f"{', '.join(sorted(set(names)))})") from None
+    for (i, name, shape), value in zip(p.variables, found, strict=True):
         if shape and np.shape(value) != shape:
             raise ShapeError(f"variable {name!r} is declared with shape {shape} but its value has "
                              f"shape {np.shape(value)}")
