@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
 
 __all__ = ["Plan", "plan", "Op", "Term", "CALL", "READ", "CONSTANT", "APPLY", "MANY", "PASS", "PASS_BOTH",
-           "PRODUCT", "TERMS", "PlanRange", "op_arguments",
+           "PRODUCT", "TERMS", "Terms", "PlanRange", "op_arguments",
            "trivial_partial", "TRIVIAL_PARTIALS", "PASSING", "guards", "PLAN_CACHE_SIZE", "clear_plans"]
 
 #: How a term gets its local partial: call the rule's partial, read a value, use a constant, or apply a
@@ -282,21 +282,17 @@ class Plan:
     def fused_steps(self) -> list:
         """One step ``(slot, kind, j, k, what)`` per operation with terms (or a vjp), in reverse order,
         its argument slots resolved and its terms fused into one of the kinds of :data:`PRODUCT` and its
-        neighbours; a TERMS step's ``what`` is its operation as a :class:`PlanRange`."""
+        neighbours (the terms' ``fused``); a TERMS step's ``what`` is its operation as a
+        :class:`PlanRange`."""
         steps: list = []
         add = steps.append
-        fused: dict = {}        # id of a shared tuple of terms -> its step's kind, positions and what
-        last, found = _NOT_YET, None     # runs of operations alike share one tuple: looked up once
         positions = range(len(self.ops) - 1, -1, -1)
         for position, op, terms in zip(positions, reversed(self.ops), reversed(self.terms), strict=True):
-            if terms is not last:
-                if not terms and terms is not None:
-                    continue
-                last = terms
-                found = fused.get(id(terms))
-                if found is None:
-                    found = fused[id(terms)] = _fused_step(terms)
-            kind, j, k, what = found
+            if not terms:
+                if terms is None:
+                    add(_terms_step(self, position))
+                continue
+            kind, j, k, what = terms.fused
             add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(self, position))
         return steps
 
@@ -413,6 +409,14 @@ def _term_template(rule, dense: bool = False) -> tuple | None:
     return tuple(template)
 
 
+class Terms(tuple):
+    """The terms of an operation (a tuple of :class:`Term`), with ``fused``: the kind of its backward
+    step and where its slots and partial come from, ``(kind, position of j, position of k, what)``, as
+    :meth:`Plan.backward_steps` spells it out (:data:`TERMS`: the terms one by one)."""
+
+    fused: tuple
+
+
 def _terms(template: tuple, node: Node, actives: list) -> tuple:
     """The terms of an operation like ``node`` whose arguments are active as ``actives`` says."""
     arity = len(node.args)
@@ -428,7 +432,11 @@ def _terms(template: tuple, node: Node, actives: list) -> tuple:
             source, what = _op_position(k, arity), rule.impl
         arg_shape = node.args[pos].shape
         terms.append((pos + 1, how, what, source, arg_shape if arg_shape != node.shape else None, partial))
-    return tuple(terms)
+    if not terms:
+        return ()
+    found = Terms(terms)
+    found.fused = _fused_step(found)
+    return found
 
 
 def _op_position(k: int, arity: int) -> int:
@@ -452,8 +460,6 @@ def _fused_step(terms: tuple) -> tuple:
     """The kind of an operation's backward step and where its slots and partial come from:
     ``(kind, position of j, position of k, what)``, positions in the operation's tuple (3, its own slot,
     where a kind reads no second slot)."""
-    if terms is None:
-        return (TERMS, 3, 3, None)
     if any(reduce_to is not None for _p, _h, _w, _s, reduce_to, _partial in terms):
         return (TERMS, 3, 3, None)
     if len(terms) == 1:

@@ -644,9 +644,11 @@ class _SweepError(Exception):
 
 def backward_numbers(p: Plan, values: list, adjoints: list) -> None:
     """The backward sweep over numbers: for every operation in reverse order with an adjoint, add
-    adjoint × local partial to each active argument's adjoint, the local partial worked out inline
-    (this loop is the cost of a gradient; :func:`backward_sweep` over :data:`NUMBERS` with a record
-    does the same arithmetic through the algebra, and a property test holds the two equal)."""
+    adjoint × local partial to each active argument's adjoint, by the fused kind of its terms as
+    :func:`backward_flat` does (the slots read through the operation here, resolved there: this loop
+    is the cost of a first gradient, that one of a plan used again), or term by term with the local
+    partial worked out inline. :func:`backward_sweep` over :data:`NUMBERS` with a record does the same
+    arithmetic through the algebra, and a property test holds the three equal bit for bit."""
     i = -1
     try:
         for op, terms in zip(reversed(p.ops), reversed(p.terms), strict=True):
@@ -657,26 +659,55 @@ def backward_numbers(p: Plan, values: list, adjoints: list) -> None:
                         previous = adjoints[j]
                         adjoints[j] = c if previous is None else previous + c
                 continue
-            _impl, first, second, i = op
+            i = op[3]
             g = adjoints[i]
             if g is None:
                 continue
-            for position, how, what, source, reduce_to, partial in terms:
-                if how == READ:
-                    contribution = g * values[op[source]]
-                elif how == CONSTANT:
-                    contribution = g * what
-                elif how == APPLY:
-                    contribution = g * what(values[op[source]])
-                elif second is None:
-                    contribution = g * partial(values[first], values[i])
-                else:
-                    contribution = g * partial(values[first], values[second], values[i])
-                if reduce_to is not None:
-                    contribution = sum_to(contribution, attr=reduce_to)
-                j = op[position]
+            kind, j, k, what = terms.fused
+            j = op[j]
+            if kind == READ:
+                contribution = g * values[op[k]]
+            elif kind == PRODUCT:
+                k = op[k]
+                contribution = g * values[k]
                 previous = adjoints[j]
                 adjoints[j] = contribution if previous is None else previous + contribution
+                contribution = g * values[j]
+                j = k
+            elif kind == PASS:
+                contribution = g
+            elif kind == APPLY:
+                on_float, impl = what
+                value = values[op[k]]
+                contribution = g * (on_float(value) if type(value) is float else impl(value))
+            elif kind == PASS_BOTH:
+                previous = adjoints[j]
+                adjoints[j] = g if previous is None else previous + g
+                contribution = g
+                j = op[k]
+            elif kind == CONSTANT:
+                contribution = g * what
+            else:
+                _impl, first, second, i = op
+                for position, how, what, source, reduce_to, partial in terms:
+                    if how == READ:
+                        contribution = g * values[op[source]]
+                    elif how == CONSTANT:
+                        contribution = g * what
+                    elif how == APPLY:
+                        contribution = g * what(values[op[source]])
+                    elif second is None:
+                        contribution = g * partial(values[first], values[i])
+                    else:
+                        contribution = g * partial(values[first], values[second], values[i])
+                    if reduce_to is not None:
+                        contribution = sum_to(contribution, attr=reduce_to)
+                    j = op[position]
+                    previous = adjoints[j]
+                    adjoints[j] = contribution if previous is None else previous + contribution
+                continue
+            previous = adjoints[j]
+            adjoints[j] = contribution if previous is None else previous + contribution
     except DOMAIN_ERRORS as exc:
         raise _SweepError(i, exc) from None
 
