@@ -131,21 +131,23 @@ class Plan:
         absorbing: list = []           # arguments of the operations an infinity can vanish through
         facts: dict = {}               # rule -> _RuleFacts; per plan: rules may change between plans
         shared: dict = {}              # (rule, activity, broadcasting) -> its operations' terms
-        # A stand-in root (None) whose arguments are the roots: every node is met as an argument, a leaf
+        # Every node is met as an argument (the roots as the arguments of the walk itself): a leaf is
         # numbered at once, an operation pushed and numbered when its arguments are.
-        stack: list = [None]                  # the operations being walked, and beside them
-        pending: list = [iter(flat)]          # the iterators over their arguments not yet met
-        push, pop, push_pending, pop_pending = stack.append, stack.pop, pending.append, pending.pop
+        stack: list = []                      # the operations being walked
+        resume: list = []                     # beside each, where its parent's arguments go on
+        push, pop, push_resume, pop_resume = stack.append, stack.pop, resume.append, resume.pop
         every_variable = wrt is None
         not_yet = _NOT_YET
         i = -1                                # the slot of the node numbered last
-        while pending:
-            for arg in pending[-1]:
+        arguments = iter(flat)                # the arguments being met
+        while True:
+            for arg in arguments:
                 if arg in index:
                     continue
                 if arg.args:
                     push(arg)
-                    push_pending(iter(arg.args))
+                    push_resume(arguments)
+                    arguments = iter(arg.args)
                     break
                 i += 1
                 index[arg] = i
@@ -159,16 +161,17 @@ class Plan:
                         constants.append((i, arg.value))
                     mark(False)
             else:
-                pop_pending()
-                node = pop()
-                if node is None:
+                if not stack:
                     break
+                node = pop()
+                arguments = pop_resume()
                 i += 1
                 index[node] = i
                 args = node.args
                 rule = node.rule
-                known = facts.get(rule)
-                if known is None:
+                try:
+                    known = facts[rule]
+                except KeyError:
                     known = facts[rule] = _rule_facts(rule, evaluation)
                 template, absorbs, impl, by_activity, binary = known
                 if impl is None and evaluation:
