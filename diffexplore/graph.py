@@ -34,7 +34,7 @@ __all__ = [
     "gc_paused",
 ]
 
-_next_id = itertools.count()
+_next_id = itertools.count().__next__      # the id of the next node made
 # The hash-cons tables, one per primitive: the node's arguments (with its attribute, if it has one) -> a
 # weak reference to the node. An entry removes itself when its node is freed (see _Entry), so dropped
 # graphs do not accumulate. Keying by the argument tuple the node keeps anyway (instead of a new key
@@ -242,8 +242,9 @@ class ArrayValue:
 
 def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
     """The node of ``rule`` on ``args`` with ``attr``: the existing one if it is alive, else a new one."""
-    table = _tables.get(rule)
-    if table is None:
+    try:
+        table = _tables[rule]
+    except KeyError:
         with _tables_lock:
             table = _tables.setdefault(rule, {})
     # The attribute's type is part of the key: 2.0 == 2+0j with the same hash, and a complex constant
@@ -254,12 +255,12 @@ def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
         node = entry()
         if node is not None:
             return node
-    node = Node.__new__(Node)
+    node = _new(Node)
     node.rule = rule
     node.args = args
     node.attr = attr
     node.shape = shape
-    node.id = next(_next_id)
+    node.id = _next_id()
     entry = _Entry(node, _remove_entry)
     entry.table = table
     entry.key = key
@@ -279,6 +280,7 @@ def _make(rule: Primitive, args: tuple, attr: Any, shape: tuple) -> Node:
     return node
 
 
+_new = object.__new__
 _NUMBERS = (int, float, complex, np.number, np.ndarray, list, tuple)
 
 
