@@ -665,26 +665,26 @@ def backward_numbers(p: Plan, values: list, adjoints: list) -> None:
                 continue
             kind, j, k, what = terms.fused
             j = op[j]
-            if kind == READ:
-                contribution = g * values[op[k]]
-            elif kind == PRODUCT:
+            if kind == PRODUCT:         # the kinds of sums of products first (layers, dot products)
                 k = op[k]
                 contribution = g * values[k]
                 previous = adjoints[j]
                 adjoints[j] = contribution if previous is None else previous + contribution
                 contribution = g * values[j]
                 j = k
+            elif kind == PASS_BOTH:
+                previous = adjoints[j]
+                adjoints[j] = g if previous is None else previous + g
+                contribution = g
+                j = op[k]
+            elif kind == READ:
+                contribution = g * values[op[k]]
             elif kind == PASS:
                 contribution = g
             elif kind == APPLY:
                 on_float, impl = what
                 value = values[op[k]]
                 contribution = g * (on_float(value) if type(value) is float else impl(value))
-            elif kind == PASS_BOTH:
-                previous = adjoints[j]
-                adjoints[j] = g if previous is None else previous + g
-                contribution = g
-                j = op[k]
             elif kind == CONSTANT:
                 contribution = g * what
             else:
