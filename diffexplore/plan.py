@@ -167,18 +167,16 @@ class Plan:
                 arguments = pop_resume()
                 i += 1
                 index[node] = i
-                args = node.args
-                rule = node.rule
                 try:
-                    known = facts[rule]
+                    known = facts[node.rule]
                 except KeyError:
-                    known = facts[rule] = _rule_facts(rule, evaluation)
+                    known = facts[node.rule] = _rule_facts(node.rule, evaluation)
                 template, absorbs, impl, by_activity, binary = known
                 if impl is None and evaluation:
-                    impl = _bind_attr(rule.impl, node.attr)
+                    impl = _bind_attr(node.rule.impl, node.attr)
                 shape = node.shape
                 if binary:
-                    a, b = args
+                    a, b = node.args
                     first = index[a]
                     second = index[b]
                     add_op((impl, first, second, i))
@@ -187,7 +185,7 @@ class Plan:
                     k = active[first] + 2 * active[second]    # which arguments are active: 0 to 3
                     mark(k > 0)
                     if shape and k and template is not None:   # arrays: broadcasting decides too
-                        key = (rule, k, None if a.shape == shape else a.shape,
+                        key = (node.rule, k, None if a.shape == shape else a.shape,
                                None if b.shape == shape else b.shape)
                         found = shared.get(key)
                         if found is None:
@@ -196,8 +194,8 @@ class Plan:
                         found = by_activity[k]
                         if found is not_yet:
                             found = by_activity[k] = _terms(template, node, (k & 1, k & 2))
-                elif len(args) == 1:
-                    a = args[0]
+                elif len(node.args) == 1:
+                    a = node.args[0]
                     first = index[a]
                     add_op((impl, first, None, i))
                     if absorbs:
@@ -205,7 +203,7 @@ class Plan:
                     k = active[first]
                     mark(k)
                     if shape and k and template is not None:
-                        key = (rule, None if a.shape == shape else a.shape)
+                        key = (node.rule, None if a.shape == shape else a.shape)
                         found = shared.get(key)
                         if found is None:
                             found = shared[key] = _terms(template, node, (True,))
@@ -214,7 +212,7 @@ class Plan:
                         if found is not_yet:
                             found = by_activity[k] = _terms(template, node, (True,))
                 else:
-                    slots = tuple(map(slot_of, args))
+                    slots = tuple(map(slot_of, node.args))
                     add_op((impl, slots, MANY, i))
                     if absorbs:
                         absorbing += slots
