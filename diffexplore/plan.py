@@ -93,7 +93,8 @@ class Plan:
     """The evaluation plan of one or more roots, made in one walk over the graph.
 
     - ``order`` (topological) and ``index`` (node -> slot); ``roots``: the roots' slots;
-    - ``constants`` ``(slot, value)`` and ``variables`` ``(slot, name, shape)``;
+    - ``constants`` ``(slot, value)``, ``variable_slots`` and ``variables`` ``(slot, name, shape)``
+      (made on first use); a name with two shapes is refused;
     - ``active[slot]``: whether the node depends on a variable (of ``wrt``, when a plan is made for
       derivatives with respect to some of the variables only: partials nobody asked for are never
       evaluated, such as a power's partial in its exponent where the base is negative);
@@ -105,9 +106,9 @@ class Plan:
     - ``sweeps``: how many times the plan has been swept (primal and backward sweeps over numbers).
     """
 
-    __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variables", "active",
-                 "_absorbed", "_constants_finite", "_variables_getter", "_variable_names", "_steps", "sweeps",
-                 "__weakref__")
+    __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variable_slots", "_variables",
+                 "active", "_absorbed", "_constants_finite", "_variables_getter", "_variable_names",
+                 "_shaped", "_steps", "sweeps", "__weakref__")
 
     def __init__(self, roots: Sequence[Node], evaluation: bool = True, wrt: Sequence[str] | None = None):
         with gc_paused():       # a plan allocates a few small tuples per node and no cycles
@@ -123,7 +124,7 @@ class Plan:
         active: list = []
         mark = active.append
         constants: list = []
-        variables: list = []
+        variable_slots: list = []
         ops: list = []
         add_op = ops.append
         terms: list = []
@@ -153,9 +154,8 @@ class Plan:
                 index[arg] = i
                 rule = arg.rule
                 if rule is var_rule:
-                    name = arg.attr[0]
-                    variables.append((i, name, arg.shape))
-                    mark(every_variable or name in wrt)
+                    variable_slots.append(i)
+                    mark(every_variable or arg.attr[0] in wrt)
                 else:
                     if rule is const_rule:
                         constants.append((i, arg.value))
@@ -221,20 +221,23 @@ class Plan:
                     found = None if any_active else ()
                 add_terms(found)
         order = list(index)
-        if len(set(map(itemgetter(1), variables))) < len(variables):   # a name with two shapes
-            check_variables([order[i] for i, _, _ in variables])
         self.order = order
         self.index = index
         self.roots = [index[r] for r in flat]
         self.constants = constants
-        self.variables = variables
+        names = [order[i].attr[0] for i in variable_slots]
+        if len(set(names)) < len(names):            # a name with two shapes
+            check_variables([order[i] for i in variable_slots])
+        self.variable_slots = variable_slots
+        self._variable_names = names
+        self._variables = None
         self.ops = ops
         self.terms = terms
         self.active = active
         self._absorbed = absorbing
         self._constants_finite = None
         self._variables_getter = None
-        self._variable_names = None
+        self._shaped = None
         self._steps = _NOT_YET
         self.sweeps = 0
 
@@ -244,11 +247,20 @@ class Plan:
             self._constants_finite = all(is_finite(value) for _i, value in self.constants)
         return self._constants_finite
 
+    @property
+    def variables(self) -> list:
+        """``(slot, name, shape)`` of every variable, in order (made on first use)."""
+        if self._variables is None:
+            order = self.order
+            self._variables = [(i, name, order[i].shape)
+                               for i, name in zip(self.variable_slots, self.variable_names(), strict=True)]
+        return self._variables
+
     def variable_values(self, values: list) -> tuple:
         """The entries of a slot list (values, tangents, adjoints) at the variables, in order."""
         getter = self._variables_getter
         if getter is None:
-            slots = [i for i, _name, _shape in self.variables]
+            slots = self.variable_slots
             if len(slots) == 1:
                 getter = (lambda values, slot=slots[0]: (values[slot],))
             else:
@@ -257,10 +269,15 @@ class Plan:
         return getter(values)
 
     def variable_names(self) -> list:
-        """The variables' names, in order (made on first use)."""
-        if self._variable_names is None:
-            self._variable_names = [name for _i, name, _shape in self.variables]
+        """The variables' names, in order."""
         return self._variable_names
+
+    def shaped_variables(self) -> list:
+        """``(slot, name, shape)`` of the variables that are arrays (made on first use)."""
+        if self._shaped is None:
+            self._shaped = [variable for variable in self.variables if variable[2]] if any(
+                self.order[i].shape for i in self.variable_slots) else []
+        return self._shaped
 
     def absorbing_arguments(self) -> list:
         """The slots of the arguments of every operation not named in :data:`PASSING` (with repeats):

@@ -82,11 +82,12 @@ def leaf_values(p: Plan, at: Mapping[str, Any]) -> list:
         missing = next(name for name in names if name not in at)
         raise MissingValueError(f"no value for variable {missing!r} (the graph's variables: "
                                 f"{', '.join(sorted(set(names)))})") from None
-    for (i, name, shape), value in zip(p.variables, found, strict=True):
-        if shape and np.shape(value) != shape:
-            raise ShapeError(f"variable {name!r} is declared with shape {shape} but its value has "
-                             f"shape {np.shape(value)}")
+    for i, value in zip(p.variable_slots, found, strict=True):
         values[i] = value
+    for i, name, shape in p.shaped_variables():
+        if np.shape(values[i]) != shape:
+            raise ShapeError(f"variable {name!r} is declared with shape {shape} but its value has "
+                             f"shape {np.shape(values[i])}")
     return values
 
 

@@ -372,3 +372,11 @@ def test_a_plan_of_mostly_unfused_operations_keeps_no_steps_and_sweeps_its_opera
         g = dx.grad(f, at)
         assert np.allclose(g["W"], np.outer(cos, at["v"]), rtol=1e-15, atol=0)
         assert np.allclose(g["v"], at["W"].T @ cos, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("use", [lambda f: dx.grad(f, {"x": 1.0}), lambda f: dx.diff(f, "x"),
+                                 lambda f: Plan([f]), lambda f: dx.evaluate(f, {"x": 1.0})])
+def test_a_graph_with_one_name_in_two_shapes_is_refused_before_any_sweep(use):
+    f = dx.sum(dx.variable("x", shape=(2,))) + dx.variable("x")
+    with pytest.raises(dx.DiffexploreError, match="'x' appears with two shapes"):
+        use(f)
