@@ -22,7 +22,7 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from .graph import PRIMITIVES, Node, as_node, check_variables, gc_paused
@@ -275,8 +275,8 @@ class Plan:
     def shaped_variables(self) -> list:
         """``(slot, name, shape)`` of the variables that are arrays (made on first use)."""
         if self._shaped is None:
-            self._shaped = [variable for variable in self.variables if variable[2]] if any(
-                self.order[i].shape for i in self.variable_slots) else []
+            shapes = map(_shape_of, map(self.order.__getitem__, self.variable_slots))
+            self._shaped = [variable for variable in self.variables if variable[2]] if any(shapes) else []
         return self._shaped
 
     def absorbing_arguments(self) -> list:
@@ -383,6 +383,7 @@ class PlanRange:
 
 
 _NOT_YET = object()
+_shape_of = attrgetter("shape")
 
 #: Operations that carry an infinite argument into an infinite or NaN value (or refuse it): an overflow
 #: inside a formula can vanish only through another operation (1/inf = 0, exp(-inf) = 0, tanh(inf) = 1,
