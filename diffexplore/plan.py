@@ -292,8 +292,7 @@ class Plan:
         second list."""
         if self._steps is _NOT_YET:
             with gc_paused():          # many small tuples, no cycles
-                steps = self.fused_steps()
-            unfused = sum(1 for step in steps if step[1] == TERMS)
+                steps, unfused = self._make_steps()
             self._steps = None if 4 * unfused > len(steps) else steps
         return self._steps
 
@@ -302,17 +301,30 @@ class Plan:
         its argument slots resolved and its terms fused into one of the kinds of :data:`PRODUCT` and its
         neighbours (the terms' ``fused``); a TERMS step's ``what`` is its operation as a
         :class:`PlanRange`."""
+        return self._make_steps()[0]
+
+    def _make_steps(self) -> tuple[list, int]:
+        """The steps of :meth:`fused_steps`, and how many of them are TERMS steps."""
         steps: list = []
         add = steps.append
+        unfused = 0
+        last = _NOT_YET          # runs of operations alike share one tuple of terms: unpacked once
         positions = range(len(self.ops) - 1, -1, -1)
         for position, op, terms in zip(positions, reversed(self.ops), reversed(self.terms), strict=True):
-            if not terms:
-                if terms is None:
-                    add(_terms_step(self, position))
-                continue
-            kind, j, k, what = terms.fused
-            add((op[3], kind, op[j], op[k], what) if kind != TERMS else _terms_step(self, position))
-        return steps
+            if terms is not last:
+                if not terms:
+                    if terms is None:
+                        add(_terms_step(self, position))
+                        unfused += 1
+                    continue
+                last = terms
+                kind, j, k, what = terms.fused
+            if kind != TERMS:
+                add((op[3], kind, op[j], op[k], what))
+            else:
+                add(_terms_step(self, position))
+                unfused += 1
+        return steps, unfused
 
     @property
     def partial_steps(self) -> list:
