@@ -88,7 +88,7 @@ class Compiled:
     @property
     def variables(self) -> list[str]:
         """f's variables in order of first appearance: the parameters of the module's functions."""
-        return [name for _i, name, _shape in self._plan.variables]
+        return list(self._plan.variable_names())
 
     @property
     def recomputed_ops(self) -> int:
@@ -309,7 +309,7 @@ class Compiled:
                     gc_paused() if kind in self._long else nullcontext()):
                 result = function(point)
         except KeyError:
-            variables = [name for _i, name, _shape in self._plan.variables]
+            variables = self._plan.variable_names()
             missing = [name for name in variables if name not in point]
             if not missing:
                 raise
@@ -551,7 +551,7 @@ def compile(f: Node | str | Callable, wrt: Sequence[str] | str | None = None, fr
                              f"1.2 KB and up to 50 µs a node (a minute for 10^6 nodes), so graphs above "
                              f"{COMPILE_NODE_LIMIT:,} nodes are refused; this one has {count:,} nodes. "
                              "dx.grad and dx.reverse differentiate it without compiling.")
-    names = [name for _i, name, _shape in p.variables]
+    names = p.variable_names()
     wanted = resolve_wrt(names, wrt)
     if len(wanted) < len(names):
         p = plan(f, wrt=wanted)               # partials nobody asked for are left out, as dx.grad does

@@ -49,10 +49,6 @@ def _check_method(method: str, options: Mapping[str, Any]) -> None:
                                f"(its options: {allowed})")
 
 
-def _names(p: Plan) -> list[str]:
-    return [name for _, name, _ in p.variables]
-
-
 def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse",
          wrt: Sequence[str] | str | None = None, **options: Any) -> dict[str, Any]:
     """The gradient of ``f`` by variable name, by one of the methods ``reverse`` (one backward sweep),
@@ -82,7 +78,7 @@ def grad(f: Node | str | Callable, at: Mapping[str, Any], method: str = "reverse
     checkpoints = options.get("checkpoints")
     if method == "reverse" and wrt is None:    # every variable, in order of first appearance
         return reverse_planned(p, point, checkpoints=checkpoints).gradient
-    names = resolve_wrt(_names(p), wrt)
+    names = resolve_wrt(p.variable_names(), wrt)
     if method == "reverse":          # a plan in which only these variables are active
         gradient = reverse_planned(plan(f, wrt=names) if len(names) < len(p.variables) else p,
                                    point, checkpoints=checkpoints).gradient
@@ -160,7 +156,7 @@ def _jacobian(outputs: list[Node], point: dict, method: str, wrt: Sequence[str] 
             raise ShapeError(f"jacobian takes scalar outputs, but output {k} has shape {out.shape}; "
                              "reduce it (dx.sum) or list its entries")
     p = plan(outputs)
-    names = resolve_wrt(_names(p), wrt)
+    names = resolve_wrt(p.variable_names(), wrt)
     shapes = {name: shape for _, name, shape in p.variables}
     arrays = [n for n in names if shapes[n]]
     if arrays and any(np.ndim(point[n]) for _, n, s in p.variables if not s and n in point):

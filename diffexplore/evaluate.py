@@ -81,7 +81,7 @@ class ForwardResult:
 
 def seed_slots(p: Plan, seed: Mapping[str, Any] | str | None) -> dict[int, Any]:
     """The tangent of each seeded variable by slot (a graph of one variable needs no seed)."""
-    names = [name for _, name, _ in p.variables]
+    names = p.variable_names()
     if seed is None:
         if len(names) != 1:
             raise DiffexploreError(f"forward mode needs a seed direction when the graph has "

@@ -104,7 +104,7 @@ def numeric(f: Node, at: Mapping[str, Any], scheme: str = "central", step: Any =
     if not isinstance(f, Node):
         f = as_graph(f)
     p = plan(f)
-    names = resolve_wrt([name for _, name, _ in p.variables], wrt)
+    names = resolve_wrt(p.variable_names(), wrt)
     point = as_point(at)
     shapes = {name: shape for _, name, shape in p.variables}
     f0 = evaluate(f, point)                     # also raises the missing-variable error

@@ -84,7 +84,7 @@ def prepare(f: Any, guards_choice: str, call: str, at: Any = None) -> Exported:
             "cannot check them (nothing raises on data under jit). Pass guards='ignore' to export it anyway "
             "(the decisions are then listed in the function's docstring), or build the graph without "
             "branches (dx.select, dx.maximum).")
-    variables = [name for _i, name, _shape in p.variables]
+    variables = list(p.variable_names())
     shapes = {name: shape for _i, name, shape in p.variables}
     return Exported(graph, p, variables, shapes, decisions)
 
