@@ -9,7 +9,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP) dot
 
-$(STAMP): pyproject.toml
+# setup.py builds the compiled planning walk (diffexplore/_planwalk.c) into the package's folder.
+$(STAMP): pyproject.toml setup.py diffexplore/_planwalk.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,jax,torch]'
@@ -49,4 +50,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis build diffexplore/_planwalk.*.so

@@ -17,6 +17,7 @@ contains a traced part.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 import weakref
@@ -115,111 +116,11 @@ class Plan:
             self._make(roots, evaluation, None if wrt is None else frozenset(wrt))
 
     def _make(self, roots: Sequence[Node], evaluation: bool, wrt: frozenset | None) -> None:
-        """One depth-first walk (arguments left to right): each node is numbered when its arguments are,
-        and its operation and chain-rule terms are written down at once."""
+        """Number the graph's nodes and write down its operations and terms in one walk (:func:`walk`)."""
         flat = _flat_roots(roots)
-        index: dict = {}               # node -> slot, in slot order (the order is its keys)
-        slot_of = index.__getitem__
-        var_rule, const_rule = PRIMITIVES["var"], PRIMITIVES["const"]
-        active: list = []
-        mark = active.append
-        constants: list = []
-        variable_slots: list = []
-        ops: list = []
-        add_op = ops.append
-        terms: list = []
-        add_terms = terms.append
-        absorbing: list = []           # arguments of the operations an infinity can vanish through
-        facts: dict = {}               # rule -> _RuleFacts; per plan: rules may change between plans
-        shared: dict = {}              # (rule, activity, broadcasting) -> its operations' terms
-        # Every node is met as an argument (the roots as the arguments of the walk itself): a leaf is
-        # numbered at once, an operation pushed and numbered when its arguments are.
-        stack: list = []                      # the operations being walked
-        resume: list = []                     # beside each, where its parent's arguments go on
-        push, pop, push_resume, pop_resume = stack.append, stack.pop, resume.append, resume.pop
-        every_variable = wrt is None
-        not_yet = _NOT_YET
-        i = -1                                # the slot of the node numbered last
-        arguments = iter(flat)                # the arguments being met
-        while True:
-            for arg in arguments:
-                if arg in index:
-                    continue
-                if arg.args:
-                    push(arg)
-                    push_resume(arguments)
-                    arguments = iter(arg.args)
-                    break
-                i += 1
-                index[arg] = i
-                rule = arg.rule
-                if rule is var_rule:
-                    variable_slots.append(i)
-                    mark(every_variable or arg.attr[0] in wrt)
-                else:
-                    if rule is const_rule:
-                        constants.append((i, arg.value))
-                    mark(False)
-            else:
-                if not stack:
-                    break
-                node = pop()
-                arguments = pop_resume()
-                i += 1
-                index[node] = i
-                try:
-                    known = facts[node.rule]
-                except KeyError:
-                    known = facts[node.rule] = _rule_facts(node.rule, evaluation)
-                template, absorbs, impl, by_activity, binary = known
-                if impl is None and evaluation:
-                    impl = _bind_attr(node.rule.impl, node.attr)
-                shape = node.shape
-                if binary:
-                    a, b = node.args
-                    first = index[a]
-                    second = index[b]
-                    add_op((impl, first, second, i))
-                    if absorbs:
-                        absorbing += (first, second)
-                    k = active[first] + 2 * active[second]    # which arguments are active: 0 to 3
-                    mark(k > 0)
-                    if shape and k and template is not None:   # arrays: broadcasting decides too
-                        key = (node.rule, k, None if a.shape == shape else a.shape,
-                               None if b.shape == shape else b.shape)
-                        found = shared.get(key)
-                        if found is None:
-                            found = shared[key] = _terms(template, node, (k & 1, k & 2))
-                    else:                       # scalars: by activity, in the rule's own small table
-                        found = by_activity[k]
-                        if found is not_yet:
-                            found = by_activity[k] = _terms(template, node, (k & 1, k & 2))
-                elif len(node.args) == 1:
-                    a = node.args[0]
-                    first = index[a]
-                    add_op((impl, first, None, i))
-                    if absorbs:
-                        absorbing.append(first)
-                    k = active[first]
-                    mark(k)
-                    if shape and k and template is not None:
-                        key = (node.rule, None if a.shape == shape else a.shape)
-                        found = shared.get(key)
-                        if found is None:
-                            found = shared[key] = _terms(template, node, (True,))
-                    else:
-                        found = by_activity[k]
-                        if found is not_yet:
-                            found = by_activity[k] = _terms(template, node, (True,))
-                else:
-                    slots = tuple(map(slot_of, node.args))
-                    add_op((impl, slots, MANY, i))
-                    if absorbs:
-                        absorbing += slots
-                    any_active = any(map(active.__getitem__, slots))
-                    mark(any_active)
-                    found = None if any_active else ()
-                add_terms(found)
+        index, active, constants, variable_slots, ops, terms, absorbing = walk(
+            flat, PRIMITIVES["var"], PRIMITIVES["const"], wrt, evaluation, _rule_facts, _bind_attr, _terms,
+            _NOT_YET, MANY, Node)
         order = list(index)
         self.order = order
         self.index = index
@@ -403,6 +304,136 @@ _shape_of = attrgetter("shape")
 #: check.
 PASSING = frozenset({"add", "sub", "mul", "neg", "log", "log1p", "sin", "cos", "tan", "sqrt", "sinh",
                      "cosh", "abs", "stop_gradient"})
+
+
+def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset | None, evaluation: bool,
+                    rule_facts: Any, bind_attr: Any, make_terms: Any, not_yet: Any, many: int,
+                    node_type: type = Node) -> tuple:
+    """The planning walk: one depth-first walk (arguments left to right) in which each node is numbered
+    when its arguments are, and its operation and chain-rule terms are written down at once. Returns
+    ``(index, active, constants, variable_slots, ops, terms, absorbing)``, the lists a :class:`Plan`
+    keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of ``node_type`` from
+    their slots), used when it was built (:data:`walk` is the one in use).
+
+    >>> import diffexplore as dx
+    >>> x = dx.variable("x")
+    >>> index, active, *_ = _walk_in_python([x * x + 1], PRIMITIVES["var"], PRIMITIVES["const"], None, True,
+    ...                                     _rule_facts, _bind_attr, _terms, _NOT_YET, MANY)
+    >>> [node.op for node in index], active
+    (['var', 'mul', 'const', 'add'], [True, True, False, True])
+    """
+    index: dict = {}               # node -> slot, in slot order (the order is its keys)
+    slot_of = index.__getitem__
+    active: list = []
+    mark = active.append
+    constants: list = []
+    variable_slots: list = []
+    ops: list = []
+    add_op = ops.append
+    terms: list = []
+    add_terms = terms.append
+    absorbing: list = []           # arguments of the operations an infinity can vanish through
+    facts: dict = {}               # rule -> _RuleFacts; per plan: rules may change between plans
+    shared: dict = {}              # (rule, activity, broadcasting) -> its operations' terms
+    # Every node is met as an argument (the roots as the arguments of the walk itself): a leaf is
+    # numbered at once, an operation pushed and numbered when its arguments are.
+    stack: list = []                      # the operations being walked
+    resume: list = []                     # beside each, where its parent's arguments go on
+    push, pop, push_resume, pop_resume = stack.append, stack.pop, resume.append, resume.pop
+    every_variable = wrt is None
+    i = -1                                # the slot of the node numbered last
+    arguments = iter(roots)               # the arguments being met
+    while True:
+        for arg in arguments:
+            if arg in index:
+                continue
+            if arg.args:
+                push(arg)
+                push_resume(arguments)
+                arguments = iter(arg.args)
+                break
+            i += 1
+            index[arg] = i
+            rule = arg.rule
+            if rule is var_rule:
+                variable_slots.append(i)
+                mark(every_variable or arg.attr[0] in wrt)
+            else:
+                if rule is const_rule:
+                    constants.append((i, arg.value))
+                mark(False)
+        else:
+            if not stack:
+                break
+            node = pop()
+            arguments = pop_resume()
+            i += 1
+            index[node] = i
+            try:
+                known = facts[node.rule]
+            except KeyError:
+                known = facts[node.rule] = rule_facts(node.rule, evaluation)
+            template, absorbs, impl, by_activity, binary = known
+            if impl is None and evaluation:
+                impl = bind_attr(node.rule.impl, node.attr)
+            shape = node.shape
+            if binary:
+                a, b = node.args
+                first = index[a]
+                second = index[b]
+                add_op((impl, first, second, i))
+                if absorbs:
+                    absorbing += (first, second)
+                k = active[first] + 2 * active[second]    # which arguments are active: 0 to 3
+                mark(k > 0)
+                if shape and k and template is not None:   # arrays: broadcasting decides too
+                    key = (node.rule, k, None if a.shape == shape else a.shape,
+                           None if b.shape == shape else b.shape)
+                    found = shared.get(key)
+                    if found is None:
+                        found = shared[key] = make_terms(template, node, (k & 1, k & 2))
+                else:                       # scalars: by activity, in the rule's own small table
+                    found = by_activity[k]
+                    if found is not_yet:
+                        found = by_activity[k] = make_terms(template, node, (k & 1, k & 2))
+            elif len(node.args) == 1:
+                a = node.args[0]
+                first = index[a]
+                add_op((impl, first, None, i))
+                if absorbs:
+                    absorbing.append(first)
+                k = active[first]
+                mark(k)
+                if shape and k and template is not None:
+                    key = (node.rule, None if a.shape == shape else a.shape)
+                    found = shared.get(key)
+                    if found is None:
+                        found = shared[key] = make_terms(template, node, (True,))
+                else:
+                    found = by_activity[k]
+                    if found is not_yet:
+                        found = by_activity[k] = make_terms(template, node, (True,))
+            else:
+                slots = tuple(map(slot_of, node.args))
+                add_op((impl, slots, many, i))
+                if absorbs:
+                    absorbing += slots
+                any_active = any(map(active.__getitem__, slots))
+                mark(any_active)
+                found = None if any_active else ()
+            add_terms(found)
+    return index, active, constants, variable_slots, ops, terms, absorbing
+
+
+try:
+    from ._planwalk import walk as compiled_walk
+except ImportError:        # not built (installed without a C compiler): the same walk runs in Python
+    compiled_walk = None
+
+_python_asked = os.environ.get("DIFFEXPLORE_PURE_PYTHON", "0") not in ("", "0")
+#: The planning walk in use: the compiled one when it was built, unless ``DIFFEXPLORE_PURE_PYTHON`` is
+#: set (to anything but empty or 0) when diffexplore is imported.
+walk = _walk_in_python if compiled_walk is None or _python_asked else compiled_walk
 
 
 def _flat_roots(roots: Sequence) -> list[Node]:
