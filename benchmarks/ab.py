@@ -527,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown cases {unknown}; known: {', '.join(BY_NAME)}")
     cases = [case for case in CASES if case.name in args.cases.split(",")]
     sys.path.insert(0, str(HERE))
-    from common import machine
+    from common import build_in_place, machine
     details = machine()
     current = args.current.expanduser().resolve()
     if not (current / "diffexplore" / "__init__.py").is_file():
@@ -546,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     confirmed: list[str] = []
     try:
         for side in (a, b):        # does the tree import at all? (a tree mid-refactor may not)
+            walk = build_in_place(side.tree)
             probe = subprocess.run([sys.executable, "-c", "import diffexplore; print(diffexplore.__file__)"],
                                    capture_output=True, text=True, cwd=tempfile.gettempdir(),
                                    env={**os.environ, "PYTHONPATH": str(side.tree)})
@@ -553,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
                 last = (probe.stderr.strip().splitlines() or [""])[-1]
                 raise SystemExit(f"{side.key} ({side.tree}): import diffexplore fails: {last}\n"
                                  "(measure another checkout with --current PATH)")
-            print(f"{side.key}: {side.label}; diffexplore.__file__ = {probe.stdout.strip()}", flush=True)
+            print(f"{side.key}: {side.label}; diffexplore.__file__ = {probe.stdout.strip()}; "
+                  f"plans with {walk}", flush=True)
         for r in range(max(rounds_of(case) for case in cases)):
             for i, case in enumerate(cases):
                 if r < rounds_of(case):

@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--base is required")
     names = args.only.split(",") if args.only else list(WORKLOADS)
     trees = {"A": Path(args.base).resolve(), "B": Path(args.current).resolve()}
+    from common import build_in_place
+    for side, tree in trees.items():
+        print(f"{side}: {tree} plans with {build_in_place(tree)}", flush=True)
     jobs = [(side, name, reps) for name in names for side in trees for reps in (0, REPS)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         counts = dict(zip(jobs, pool.map(lambda job: count(trees[job[0]], job[1], job[2]), jobs),

@@ -15,6 +15,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -25,6 +26,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))          # run from a checkout without installing
 
 import numpy as np  # noqa: E402
+
+
+def build_in_place(tree: Path) -> str:
+    """Build a checkout's compiled planning walk, where it has one, next to its sources: a tree measured
+    through PYTHONPATH is not installed, so nothing else builds it, and without it the tree would plan with
+    its Python walk. Says which walk the tree plans with."""
+    if not (tree / "diffexplore" / "_planwalk.c").is_file():
+        return "its Python walk (the tree has no compiled one)"
+    run = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree,
+                         capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(f"{tree}: building diffexplore/_planwalk.c failed:\n{run.stderr[-2000:]}")
+    return "the compiled walk (built in place)"
 
 
 @dataclass
