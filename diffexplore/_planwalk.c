@@ -31,8 +31,9 @@ typedef struct {
     PyTypeObject *node_type;                                /* Node: its fields are read at these offsets */
     Py_ssize_t args_at, rule_at, attr_at, shape_at;        /* (-1: through getattr) */
     /* made */
-    PyObject *index, *constants, *variable_slots, *ops, *terms, *absorbing;
+    PyObject *index, *constants, *variable_slots, *variable_names, *ops, *terms, *absorbing;
     PyObject *facts, *shared;                              /* per walk: rule -> facts; array terms by key */
+    PyObject *last_rule, *last_facts;                      /* borrowed from facts */
     char *active;
     Py_ssize_t active_capacity;
     /* the stack */
@@ -184,23 +185,19 @@ static int number_leaf(Walk *w, PyObject *leaf, Py_ssize_t i, PyObject *slot) {
         return -1;
     int active = 0, status = -1;
     if (rule == w->var_rule) {
-        if (PyList_Append(w->variable_slots, slot) < 0)
+        PyObject *attr = field(w, leaf, w->attr_at, s_attr);
+        if (attr == NULL)
             goto done;
-        if (w->wrt == Py_None) {
-            active = 1;
-        } else {
-            PyObject *attr = field(w, leaf, w->attr_at, s_attr);
-            if (attr == NULL)
-                goto done;
-            PyObject *name = PySequence_GetItem(attr, 0);
-            Py_DECREF(attr);
-            if (name == NULL)
-                goto done;
-            active = PySequence_Contains(w->wrt, name);
-            Py_DECREF(name);
-            if (active < 0)
-                goto done;
-        }
+        PyObject *name = PySequence_GetItem(attr, 0);
+        Py_DECREF(attr);
+        if (name == NULL)
+            goto done;
+        active = w->wrt == Py_None ? 1 : PySequence_Contains(w->wrt, name);
+        int failed = active < 0 || PyList_Append(w->variable_slots, slot) < 0 ||
+                     PyList_Append(w->variable_names, name) < 0;
+        Py_DECREF(name);
+        if (failed)
+            goto done;
     } else if (rule == w->const_rule) {
         PyObject *value = PyObject_GetAttr(leaf, s_value);
         if (value == NULL)
@@ -220,11 +217,19 @@ done:
     return status;
 }
 
-/* The facts of a rule (borrowed: w->facts keeps them), asked of rule_facts once per walk. */
+/* The facts of a rule (borrowed: w->facts keeps them), asked of rule_facts once per walk; the last
+ * rule's are at hand without a look-up (operations alike often come one after another). */
 static PyObject *facts_of(Walk *w, PyObject *rule) {
+    if (rule == w->last_rule)
+        return w->last_facts;
     PyObject *known = PyDict_GetItemWithError(w->facts, rule);
-    if (known != NULL || PyErr_Occurred())
+    if (known != NULL) {
+        w->last_rule = rule;       /* both kept alive by w->facts */
+        w->last_facts = known;
         return known;
+    }
+    if (PyErr_Occurred())
+        return NULL;
     known = PyObject_CallFunctionObjArgs(w->rule_facts, rule, w->evaluation ? Py_True : Py_False, NULL);
     if (known == NULL)
         return NULL;
@@ -259,6 +264,18 @@ static PyObject *implementation(const Walk *w, PyObject *impl, PyObject *rule, P
     return bound;
 }
 
+/* An Op: (impl, first, second, slot), a new reference. */
+static PyObject *op_tuple(PyObject *impl, PyObject *first, PyObject *second, PyObject *slot) {
+    PyObject *op = PyTuple_New(4);
+    if (op == NULL)
+        return NULL;
+    PyTuple_SET_ITEM(op, 0, Py_NewRef(impl));
+    PyTuple_SET_ITEM(op, 1, Py_NewRef(first));
+    PyTuple_SET_ITEM(op, 2, Py_NewRef(second));
+    PyTuple_SET_ITEM(op, 3, Py_NewRef(slot));
+    return op;
+}
+
 /* Write down an operation whose arguments are numbered: its Op tuple, its terms, whether it is active. */
 static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) {
     PyObject *node = frame->node, *args = frame->args;
@@ -289,7 +306,7 @@ static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) 
     }
     if (binary || n == 1) {
         PyObject *first = frame->slots[0], *second = n == 2 ? frame->slots[1] : Py_None;
-        op = PyTuple_Pack(4, impl, first, second, slot);
+        op = op_tuple(impl, first, second, slot);
         if (op == NULL || PyList_Append(w->ops, op) < 0)
             goto done;
         if (absorbs && (PyList_Append(w->absorbing, first) < 0 ||
@@ -330,7 +347,7 @@ static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) 
             PyTuple_SET_ITEM(slots, j, argument);
             any_active |= active;
         }
-        op = PyTuple_Pack(4, impl, slots, w->many, slot);
+        op = op_tuple(impl, slots, w->many, slot);
         if (op == NULL || PyList_Append(w->ops, op) < 0)
             goto done;
         for (Py_ssize_t j = 0; absorbs && j < n; j++)
@@ -426,7 +443,8 @@ PyDoc_STRVAR(walk_doc,
 "     node_type)\n"
 "--\n\n"
 "The planning walk over the graph of ``roots`` (a list of nodes of ``node_type``): returns ``(index,\n"
-"active, constants, variable_slots, ops, terms, absorbing)``, as plan._walk_in_python does.");
+"active, constants, variable_slots, variable_names, ops, terms, absorbing)``, as plan._walk_in_python\n"
+"does.");
 
 static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
     if (argc != 11) {
@@ -458,20 +476,21 @@ static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) 
     w.index = PyDict_New();
     w.constants = PyList_New(0);
     w.variable_slots = PyList_New(0);
+    w.variable_names = PyList_New(0);
     w.ops = PyList_New(0);
     w.terms = PyList_New(0);
     w.absorbing = PyList_New(0);
     w.facts = PyDict_New();
     w.shared = PyDict_New();
-    if (w.index && w.constants && w.variable_slots && w.ops && w.terms && w.absorbing && w.facts && w.shared &&
+    if (w.index && w.constants && w.variable_slots && w.variable_names && w.ops && w.terms && w.absorbing && w.facts && w.shared &&
         run(&w, argv[0]) == 0) {
         Py_ssize_t count = PyDict_GET_SIZE(w.index);
         active = PyList_New(count);
         if (active != NULL) {
             for (Py_ssize_t j = 0; j < count; j++)
                 PyList_SET_ITEM(active, j, Py_NewRef(w.active[j] ? Py_True : Py_False));
-            result = PyTuple_Pack(7, w.index, active, w.constants, w.variable_slots, w.ops, w.terms,
-                                  w.absorbing);
+            result = PyTuple_Pack(8, w.index, active, w.constants, w.variable_slots, w.variable_names, w.ops,
+                                  w.terms, w.absorbing);
         }
     }
     for (Py_ssize_t j = 0; j < w.size; j++)
@@ -481,6 +500,7 @@ static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) 
     Py_XDECREF(w.index);
     Py_XDECREF(w.constants);
     Py_XDECREF(w.variable_slots);
+    Py_XDECREF(w.variable_names);
     Py_XDECREF(w.ops);
     Py_XDECREF(w.terms);
     Py_XDECREF(w.absorbing);

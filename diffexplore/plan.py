@@ -118,7 +118,7 @@ class Plan:
     def _make(self, roots: Sequence[Node], evaluation: bool, wrt: frozenset | None) -> None:
         """Number the graph's nodes and write down its operations and terms in one walk (:func:`walk`)."""
         flat = _flat_roots(roots)
-        index, active, constants, variable_slots, ops, terms, absorbing = walk(
+        index, active, constants, variable_slots, names, ops, terms, absorbing = walk(
             flat, PRIMITIVES["var"], PRIMITIVES["const"], wrt, evaluation, _rule_facts, _bind_attr, _terms,
             _NOT_YET, MANY, Node)
         order = list(index)
@@ -126,7 +126,6 @@ class Plan:
         self.index = index
         self.roots = [index[r] for r in flat]
         self.constants = constants
-        names = [order[i].attr[0] for i in variable_slots]
         if len(set(names)) < len(names):            # a name with two shapes
             check_variables([order[i] for i in variable_slots])
         self.variable_slots = variable_slots
@@ -311,8 +310,8 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                     node_type: type = Node) -> tuple:
     """The planning walk: one depth-first walk (arguments left to right) in which each node is numbered
     when its arguments are, and its operation and chain-rule terms are written down at once. Returns
-    ``(index, active, constants, variable_slots, ops, terms, absorbing)``, the lists a :class:`Plan`
-    keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of ``node_type`` from
+    ``(index, active, constants, variable_slots, variable_names, ops, terms, absorbing)``, the lists a
+    :class:`Plan` keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of ``node_type`` from
     their slots), used when it was built (:data:`walk` is the one in use).
 
     >>> import diffexplore as dx
@@ -328,6 +327,7 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
     mark = active.append
     constants: list = []
     variable_slots: list = []
+    variable_names: list = []
     ops: list = []
     add_op = ops.append
     terms: list = []
@@ -356,8 +356,10 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
             index[arg] = i
             rule = arg.rule
             if rule is var_rule:
+                name = arg.attr[0]
                 variable_slots.append(i)
-                mark(every_variable or arg.attr[0] in wrt)
+                variable_names.append(name)
+                mark(every_variable or name in wrt)
             else:
                 if rule is const_rule:
                     constants.append((i, arg.value))
@@ -422,7 +424,7 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                 mark(any_active)
                 found = None if any_active else ()
             add_terms(found)
-    return index, active, constants, variable_slots, ops, terms, absorbing
+    return index, active, constants, variable_slots, variable_names, ops, terms, absorbing
 
 
 try:

@@ -55,11 +55,12 @@ def assert_same_walks(roots, wrt=None, evaluation=True):
     """The Python and the compiled walk give equal plans of ``roots``."""
     python = _walk(_walk_in_python, roots, wrt, evaluation)
     compiled = _walk(compiled_walk, roots, wrt, evaluation)
-    index_p, active_p, constants_p, variables_p, ops_p, terms_p, absorbing_p = python
-    index_c, active_c, constants_c, variables_c, ops_c, terms_c, absorbing_c = compiled
+    index_p, active_p, constants_p, variables_p, names_p, ops_p, terms_p, absorbing_p = python
+    index_c, active_c, constants_c, variables_c, names_c, ops_c, terms_c, absorbing_c = compiled
     assert list(index_p.items()) == list(index_c.items())              # same nodes, same slots, same order
     assert active_p == active_c and all(type(a) is bool for a in active_c)
     assert variables_p == variables_c and absorbing_p == absorbing_c
+    assert names_p == names_c == [node.name for node in index_c if node.op == "var"]
     assert [s for s, _ in constants_p] == [s for s, _ in constants_c]
     assert all(_same_value(a, b) for (_, a), (_, b) in zip(constants_p, constants_c, strict=True))
     assert len(ops_p) == len(ops_c)
@@ -115,9 +116,9 @@ def test_a_shared_subexpression_and_a_repeated_argument_are_numbered_once():
     x, y = dx.variables("x y")
     shared = dx.sin(x * y)
     f = shared * shared + x * x
-    index, active, _constants, variables, ops, _terms, _absorbing = assert_same_walks([f, shared, x])
+    index, active, _constants, variables, names, ops, _terms, _absorbing = assert_same_walks([f, shared, x])
     assert [n.op for n in index] == ["var", "var", "mul", "sin", "mul", "mul", "add"]
-    assert variables == [0, 1] and active == [True] * 7
+    assert variables == [0, 1] and names == ["x", "y"] and active == [True] * 7
     assert ops[1][1:] == (2, None, 3) and ops[2][1:] == (3, 3, 4) and ops[3][1:] == (0, 0, 5)
 
 
