@@ -311,8 +311,8 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
     """The planning walk: one depth-first walk (arguments left to right) in which each node is numbered
     when its arguments are, and its operation and chain-rule terms are written down at once. Returns
     ``(index, active, constants, variable_slots, variable_names, ops, terms, absorbing)``, the lists a
-    :class:`Plan` keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of ``node_type`` from
-    their slots), used when it was built (:data:`walk` is the one in use).
+    :class:`Plan` keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of
+    ``node_type`` from their slots), used when it was built (:data:`walk` is the one in use).
 
     >>> import diffexplore as dx
     >>> x = dx.variable("x")
