@@ -4,9 +4,10 @@
  * depth-first walk, arguments left to right, each node numbered when its arguments are, its operation and
  * chain-rule terms written down at once. The rule table's facts, the terms and the attribute-binding of
  * an implementation still come from the Python functions it is handed; only the bookkeeping of the walk
- * (the stack, the slots, which nodes are active) is done here, and a node's fields are read straight from
- * its __slots__. tests/test_plan_walk.py checks that both walks give equal plans on graphs drawn from the
- * whole rule table.
+ * (the stack, the slots, which nodes are active) is done here: nodes are found by address in a table of
+ * the walk's own (the plan makes its node -> slot dict from the order when it is asked for), and a
+ * node's fields are read straight from its __slots__. tests/test_plan_walk.py checks that both walks
+ * give equal plans on graphs drawn from the whole rule table.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -15,13 +16,21 @@
 static PyObject *s_args, *s_rule, *s_attr, *s_value, *s_shape, *s_impl;
 
 /* An operation being walked: its arguments, the next one to meet, and the slots of its first two
- * arguments once they are numbered (borrowed from the index, which keeps them). */
+ * arguments once they are numbered. */
 typedef struct {
     PyObject *node;          /* borrowed: held by the parent's argument tuple (or by the roots) */
     PyObject *args;          /* a new reference */
     Py_ssize_t next;
-    PyObject *slots[2];
+    Py_ssize_t slots[2];
 } Frame;
+
+/* The slots of the nodes numbered so far, by address (open addressing; nodes outlive the walk). */
+typedef struct {
+    PyObject **keys;         /* borrowed; NULL: empty */
+    Py_ssize_t *slots;
+    size_t mask;             /* capacity - 1, a power of two */
+    Py_ssize_t used;
+} Table;
 
 /* What the walk is handed, what it makes, and its stack. */
 typedef struct {
@@ -31,11 +40,13 @@ typedef struct {
     PyTypeObject *node_type;                                /* Node: its fields are read at these offsets */
     Py_ssize_t args_at, rule_at, attr_at, shape_at;        /* (-1: through getattr) */
     /* made */
-    PyObject *index, *constants, *variable_slots, *variable_names, *ops, *terms, *absorbing;
+    PyObject *order, *constants, *variable_slots, *variable_names, *ops, *terms, *absorbing;
     PyObject *facts, *shared;                              /* per walk: rule -> facts; array terms by key */
     PyObject *last_rule, *last_facts;                      /* borrowed from facts */
-    char *active;
-    Py_ssize_t active_capacity;
+    Table numbered;
+    char *active;            /* per slot: whether the node is active */
+    PyObject **ints;         /* per slot: the slot as an int (owned) */
+    Py_ssize_t count, slot_capacity;
     /* the stack */
     Frame *frames;
     Py_ssize_t size, capacity;
@@ -85,31 +96,57 @@ static int push_frame(Walk *w, PyObject *node, PyObject *args) {
     frame->node = node;
     frame->args = args;      /* the reference is the stack's now */
     frame->next = 0;
-    frame->slots[0] = frame->slots[1] = NULL;
+    frame->slots[0] = frame->slots[1] = -1;
     return 0;
 }
 
-static int mark(Walk *w, Py_ssize_t slot, int is_active) {
-    if (slot >= w->active_capacity) {
-        Py_ssize_t capacity = w->active_capacity ? 2 * w->active_capacity : 1024;
-        char *active = PyMem_Realloc(w->active, capacity);
-        if (active == NULL) {
+static size_t address_hash(PyObject *key) {
+    return ((size_t)key >> 4) * (size_t)0x9E3779B97F4A7C15ULL;
+}
+
+/* The slot of a node already numbered, or -1. */
+static Py_ssize_t find(const Table *t, PyObject *key) {
+    if (t->keys == NULL)
+        return -1;
+    for (size_t at = address_hash(key) & t->mask;; at = (at + 1) & t->mask) {
+        if (t->keys[at] == key)
+            return t->slots[at];
+        if (t->keys[at] == NULL)
+            return -1;
+    }
+}
+
+static void put(Table *t, PyObject *key, Py_ssize_t slot) {
+    size_t at = address_hash(key) & t->mask;
+    while (t->keys[at] != NULL)
+        at = (at + 1) & t->mask;
+    t->keys[at] = key;
+    t->slots[at] = slot;
+}
+
+/* Add a node not yet in the table (grown to stay at most half full). */
+static int add(Table *t, PyObject *key, Py_ssize_t slot) {
+    size_t capacity = t->keys ? t->mask + 1 : 0;
+    if (2 * (size_t)(t->used + 1) > capacity) {
+        capacity = capacity ? 2 * capacity : 1024;
+        Table grown = {PyMem_Calloc(capacity, sizeof(PyObject *)), PyMem_Malloc(capacity * sizeof(Py_ssize_t)),
+                       capacity - 1, t->used};
+        if (grown.keys == NULL || grown.slots == NULL) {
+            PyMem_Free(grown.keys);
+            PyMem_Free(grown.slots);
             PyErr_NoMemory();
             return -1;
         }
-        w->active = active;
-        w->active_capacity = capacity;
+        for (size_t j = 0; t->keys && j <= t->mask; j++)
+            if (t->keys[j] != NULL)
+                put(&grown, t->keys[j], t->slots[j]);
+        PyMem_Free(t->keys);
+        PyMem_Free(t->slots);
+        *t = grown;
     }
-    w->active[slot] = (char)is_active;
+    put(t, key, slot);
+    t->used++;
     return 0;
-}
-
-/* Whether the node in `slot` (an int of the index) is active; -1 with an error set if it is no slot. */
-static int is_active(const Walk *w, PyObject *slot) {
-    Py_ssize_t i = PyLong_AsSsize_t(slot);
-    if (i == -1 && PyErr_Occurred())
-        return -1;
-    return w->active[i];
 }
 
 /* None when an argument has the operation's shape, else the argument's shape (a new reference). */
@@ -179,7 +216,8 @@ static PyObject *terms_by_activity(const Walk *w, PyObject *by_activity, long k,
 }
 
 /* Number a leaf: a variable's slot (active when wrt is None or holds its name), a constant's value. */
-static int number_leaf(Walk *w, PyObject *leaf, Py_ssize_t i, PyObject *slot) {
+static int number_leaf(Walk *w, PyObject *leaf, Py_ssize_t i) {
+    PyObject *slot = w->ints[i];
     PyObject *rule = field(w, leaf, w->rule_at, s_rule);
     if (rule == NULL)
         return -1;
@@ -211,7 +249,8 @@ static int number_leaf(Walk *w, PyObject *leaf, Py_ssize_t i, PyObject *slot) {
         if (appended < 0)
             goto done;
     }
-    status = mark(w, i, active);
+    w->active[i] = (char)active;
+    status = 0;
 done:
     Py_DECREF(rule);
     return status;
@@ -277,8 +316,8 @@ static PyObject *op_tuple(PyObject *impl, PyObject *first, PyObject *second, PyO
 }
 
 /* Write down an operation whose arguments are numbered: its Op tuple, its terms, whether it is active. */
-static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) {
-    PyObject *node = frame->node, *args = frame->args;
+static int number_op(Walk *w, const Frame *frame, Py_ssize_t i) {
+    PyObject *node = frame->node, *args = frame->args, *slot = w->ints[i];
     PyObject *impl = NULL, *shape = NULL, *found = NULL, *op = NULL, *slots = NULL;
     int status = -1;
     PyObject *rule = field(w, node, w->rule_at, s_rule);
@@ -305,22 +344,20 @@ static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) 
         goto done;
     }
     if (binary || n == 1) {
-        PyObject *first = frame->slots[0], *second = n == 2 ? frame->slots[1] : Py_None;
+        PyObject *first = w->ints[frame->slots[0]], *second = n == 2 ? w->ints[frame->slots[1]] : Py_None;
         op = op_tuple(impl, first, second, slot);
         if (op == NULL || PyList_Append(w->ops, op) < 0)
             goto done;
         if (absorbs && (PyList_Append(w->absorbing, first) < 0 ||
                         (n == 2 && PyList_Append(w->absorbing, second) < 0)))
             goto done;
-        int first_active = is_active(w, first), second_active = n == 2 ? is_active(w, second) : 0;
-        if (first_active < 0 || second_active < 0)
-            goto done;
-        long k = first_active + 2 * second_active;   /* which arguments are active: 0 to 3 */
-        if (mark(w, i, k > 0) < 0)
-            goto done;
+        /* which arguments are active: 0 to 3 */
+        long k = w->active[frame->slots[0]] + (n == 2 ? 2 * w->active[frame->slots[1]] : 0);
+        w->active[i] = k > 0;
         if (has_shape && k && template != Py_None) {  /* arrays: broadcasting decides too */
             PyObject *a_shape = broadcast_shape(w, PyTuple_GET_ITEM(args, 0), shape), *b_shape = NULL;
-            if (a_shape == NULL || (n == 2 && (b_shape = broadcast_shape(w, PyTuple_GET_ITEM(args, 1), shape)) == NULL)) {
+            if (a_shape == NULL ||
+                (n == 2 && (b_shape = broadcast_shape(w, PyTuple_GET_ITEM(args, 1), shape)) == NULL)) {
                 Py_XDECREF(a_shape);
                 goto done;
             }
@@ -336,16 +373,13 @@ static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) 
             goto done;
         int any_active = 0;
         for (Py_ssize_t j = 0; j < n; j++) {
-            PyObject *argument = PyDict_GetItemWithError(w->index, PyTuple_GET_ITEM(args, j));
-            int active = argument == NULL ? -1 : is_active(w, argument);
-            if (active < 0) {
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_RuntimeError, "planning walk: an argument was not numbered");
+            Py_ssize_t argument = find(&w->numbered, PyTuple_GET_ITEM(args, j));
+            if (argument < 0) {
+                PyErr_SetString(PyExc_RuntimeError, "planning walk: an argument was not numbered");
                 goto done;
             }
-            Py_INCREF(argument);
-            PyTuple_SET_ITEM(slots, j, argument);
-            any_active |= active;
+            PyTuple_SET_ITEM(slots, j, Py_NewRef(w->ints[argument]));
+            any_active |= w->active[argument];
         }
         op = op_tuple(impl, slots, w->many, slot);
         if (op == NULL || PyList_Append(w->ops, op) < 0)
@@ -353,8 +387,7 @@ static int number_op(Walk *w, const Frame *frame, Py_ssize_t i, PyObject *slot) 
         for (Py_ssize_t j = 0; absorbs && j < n; j++)
             if (PyList_Append(w->absorbing, PyTuple_GET_ITEM(slots, j)) < 0)
                 goto done;
-        if (mark(w, i, any_active) < 0)
-            goto done;
+        w->active[i] = (char)any_active;
         found = any_active ? Py_NewRef(Py_None) : PyTuple_New(0);
     }
     if (found == NULL || PyList_Append(w->terms, found) < 0)
@@ -370,14 +403,31 @@ done:
     return status;
 }
 
-/* Number the next node: a new int slot i in the index (which keeps it; the result is borrowed). */
-static PyObject *number(Walk *w, PyObject *node, Py_ssize_t i) {
+/* Number the next node, slot i: in the table, the order and the per-slot arrays (its int made). */
+static int number(Walk *w, PyObject *node, Py_ssize_t i) {
+    if (i >= w->slot_capacity) {
+        Py_ssize_t capacity = w->slot_capacity ? 2 * w->slot_capacity : 1024;
+        char *active = PyMem_Realloc(w->active, capacity);
+        if (active == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        w->active = active;
+        PyObject **ints = PyMem_Realloc(w->ints, capacity * sizeof(PyObject *));
+        if (ints == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        w->ints = ints;
+        w->slot_capacity = capacity;
+    }
     PyObject *slot = PyLong_FromSsize_t(i);
     if (slot == NULL)
-        return NULL;
-    int stored = PyDict_SetItem(w->index, node, slot);
-    Py_DECREF(slot);
-    return stored < 0 ? NULL : slot;
+        return -1;
+    w->ints[i] = slot;                 /* owned by the walk until its end */
+    w->active[i] = 0;
+    w->count = i + 1;
+    return add(&w->numbered, node, i) < 0 || PyList_Append(w->order, node) < 0 ? -1 : 0;
 }
 
 /* The walk itself; 0 when every node is numbered, -1 with an error set. */
@@ -394,10 +444,8 @@ static int run(Walk *w, PyObject *roots) {
         while (!pushed && frame->next < PyTuple_GET_SIZE(frame->args)) {
             Py_ssize_t position = frame->next++;
             PyObject *argument = PyTuple_GET_ITEM(frame->args, position);
-            PyObject *slot = PyDict_GetItemWithError(w->index, argument);
-            if (slot == NULL) {
-                if (PyErr_Occurred())
-                    return -1;
+            Py_ssize_t slot = find(&w->numbered, argument);
+            if (slot < 0) {
                 PyObject *args = field(w, argument, w->args_at, s_args);
                 if (args == NULL)
                     return -1;
@@ -415,8 +463,8 @@ static int run(Walk *w, PyObject *roots) {
                     continue;
                 }
                 Py_DECREF(args);
-                slot = number(w, argument, ++i);
-                if (slot == NULL || number_leaf(w, argument, i, slot) < 0)
+                slot = ++i;
+                if (number(w, argument, i) < 0 || number_leaf(w, argument, i) < 0)
                     return -1;
             }
             if (position < 2)
@@ -427,23 +475,34 @@ static int run(Walk *w, PyObject *roots) {
         if (w->size == 1)                            /* the roots' own frame: every node is numbered */
             return 0;
         Frame done = w->frames[--w->size];           /* an operation whose arguments are all numbered */
-        PyObject *slot = number(w, done.node, ++i);
-        int failed = slot == NULL || number_op(w, &done, i, slot) < 0;
+        i++;
+        int failed = number(w, done.node, i) < 0 || number_op(w, &done, i) < 0;
         Py_DECREF(done.args);
         if (failed)
             return -1;
         Frame *parent = &w->frames[w->size - 1];
         if (parent->next - 1 < 2)
-            parent->slots[parent->next - 1] = slot;
+            parent->slots[parent->next - 1] = i;
     }
+}
+
+/* The roots' slots, a new list. */
+static PyObject *root_slots_of(const Walk *w, PyObject *roots) {
+    Py_ssize_t n = PyList_GET_SIZE(roots);
+    PyObject *slots = PyList_New(n);
+    for (Py_ssize_t j = 0; slots != NULL && j < n; j++) {
+        Py_ssize_t slot = find(&w->numbered, PyList_GET_ITEM(roots, j));
+        PyList_SET_ITEM(slots, j, Py_NewRef(w->ints[slot]));
+    }
+    return slots;
 }
 
 PyDoc_STRVAR(walk_doc,
 "walk(roots, var_rule, const_rule, wrt, evaluation, rule_facts, bind_attr, make_terms, not_yet, many,\n"
 "     node_type)\n"
 "--\n\n"
-"The planning walk over the graph of ``roots`` (a list of nodes of ``node_type``): returns ``(index,\n"
-"active, constants, variable_slots, variable_names, ops, terms, absorbing)``, as plan._walk_in_python\n"
+"The planning walk over the graph of ``roots`` (a list of nodes of ``node_type``): returns ``(order,\n"
+"root_slots, active, constants, variable_slots, variable_names, ops, terms, absorbing)``, as plan._walk_in_python\n"
 "does.");
 
 static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
@@ -472,8 +531,8 @@ static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) 
     w.rule_at = slot_offset(w.node_type, s_rule);
     w.attr_at = slot_offset(w.node_type, s_attr);
     w.shape_at = slot_offset(w.node_type, s_shape);
-    PyObject *active = NULL, *result = NULL;
-    w.index = PyDict_New();
+    PyObject *active = NULL, *root_slots = NULL, *result = NULL;
+    w.order = PyList_New(0);
     w.constants = PyList_New(0);
     w.variable_slots = PyList_New(0);
     w.variable_names = PyList_New(0);
@@ -482,22 +541,28 @@ static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) 
     w.absorbing = PyList_New(0);
     w.facts = PyDict_New();
     w.shared = PyDict_New();
-    if (w.index && w.constants && w.variable_slots && w.variable_names && w.ops && w.terms && w.absorbing && w.facts && w.shared &&
-        run(&w, argv[0]) == 0) {
-        Py_ssize_t count = PyDict_GET_SIZE(w.index);
-        active = PyList_New(count);
+    if (w.order && w.constants && w.variable_slots && w.variable_names && w.ops && w.terms && w.absorbing &&
+        w.facts && w.shared && run(&w, argv[0]) == 0) {
+        active = PyList_New(w.count);
         if (active != NULL) {
-            for (Py_ssize_t j = 0; j < count; j++)
+            for (Py_ssize_t j = 0; j < w.count; j++)
                 PyList_SET_ITEM(active, j, Py_NewRef(w.active[j] ? Py_True : Py_False));
-            result = PyTuple_Pack(8, w.index, active, w.constants, w.variable_slots, w.variable_names, w.ops,
-                                  w.terms, w.absorbing);
+            root_slots = root_slots_of(&w, argv[0]);
+            if (root_slots != NULL)
+                result = PyTuple_Pack(9, w.order, root_slots, active, w.constants, w.variable_slots,
+                                      w.variable_names, w.ops, w.terms, w.absorbing);
         }
     }
     for (Py_ssize_t j = 0; j < w.size; j++)
         Py_DECREF(w.frames[j].args);
+    for (Py_ssize_t j = 0; j < w.count; j++)
+        Py_DECREF(w.ints[j]);
     PyMem_Free(w.frames);
     PyMem_Free(w.active);
-    Py_XDECREF(w.index);
+    PyMem_Free(w.ints);
+    PyMem_Free(w.numbered.keys);
+    PyMem_Free(w.numbered.slots);
+    Py_XDECREF(w.order);
     Py_XDECREF(w.constants);
     Py_XDECREF(w.variable_slots);
     Py_XDECREF(w.variable_names);
@@ -507,6 +572,7 @@ static PyObject *walk(PyObject *module, PyObject *const *argv, Py_ssize_t argc) 
     Py_XDECREF(w.facts);
     Py_XDECREF(w.shared);
     Py_XDECREF(active);
+    Py_XDECREF(root_slots);
     return result;
 }
 

@@ -107,7 +107,7 @@ class Plan:
     - ``sweeps``: how many times the plan has been swept (primal and backward sweeps over numbers).
     """
 
-    __slots__ = ("order", "index", "roots", "ops", "terms", "constants", "variable_slots", "_variables",
+    __slots__ = ("order", "_index", "roots", "ops", "terms", "constants", "variable_slots", "_variables",
                  "active", "_absorbed", "_constants_finite", "_variables_getter", "_variable_names",
                  "_shaped", "_steps", "sweeps", "__weakref__")
 
@@ -118,13 +118,12 @@ class Plan:
     def _make(self, roots: Sequence[Node], evaluation: bool, wrt: frozenset | None) -> None:
         """Number the graph's nodes and write down its operations and terms in one walk (:func:`walk`)."""
         flat = _flat_roots(roots)
-        index, active, constants, variable_slots, names, ops, terms, absorbing = walk(
+        order, root_slots, active, constants, variable_slots, names, ops, terms, absorbing = walk(
             flat, PRIMITIVES["var"], PRIMITIVES["const"], wrt, evaluation, _rule_facts, _bind_attr, _terms,
             _NOT_YET, MANY, Node)
-        order = list(index)
         self.order = order
-        self.index = index
-        self.roots = [index[r] for r in flat]
+        self._index = None
+        self.roots = root_slots
         self.constants = constants
         if len(set(names)) < len(names):            # a name with two shapes
             check_variables([order[i] for i in variable_slots])
@@ -140,6 +139,13 @@ class Plan:
         self._shaped = None
         self._steps = _NOT_YET
         self.sweeps = 0
+
+    @property
+    def index(self) -> dict:
+        """node -> slot (made from the order on first use: sweeps go by slots, and never need it)."""
+        if self._index is None:
+            self._index = dict(zip(self.order, range(len(self.order)), strict=True))
+        return self._index
 
     def constants_finite(self, is_finite) -> bool:
         """Whether every constant is finite by ``is_finite`` (made on first use)."""
@@ -310,16 +316,16 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                     node_type: type = Node) -> tuple:
     """The planning walk: one depth-first walk (arguments left to right) in which each node is numbered
     when its arguments are, and its operation and chain-rule terms are written down at once. Returns
-    ``(index, active, constants, variable_slots, variable_names, ops, terms, absorbing)``, the lists a
-    :class:`Plan` keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of
+    ``(order, root_slots, active, constants, variable_slots, variable_names, ops, terms, absorbing)``, the
+    lists a :class:`Plan` keeps. ``_planwalk.walk`` is the same walk compiled (reading the fields of nodes of
     ``node_type`` from their slots), used when it was built (:data:`walk` is the one in use).
 
     >>> import diffexplore as dx
     >>> x = dx.variable("x")
-    >>> index, active, *_ = _walk_in_python([x * x + 1], PRIMITIVES["var"], PRIMITIVES["const"], None, True,
-    ...                                     _rule_facts, _bind_attr, _terms, _NOT_YET, MANY)
-    >>> [node.op for node in index], active
-    (['var', 'mul', 'const', 'add'], [True, True, False, True])
+    >>> order, roots, active, *_ = _walk_in_python([x * x + 1], PRIMITIVES["var"], PRIMITIVES["const"],
+    ...     None, True, _rule_facts, _bind_attr, _terms, _NOT_YET, MANY)
+    >>> [node.op for node in order], roots, active
+    (['var', 'mul', 'const', 'add'], [3], [True, True, False, True])
     """
     index: dict = {}               # node -> slot, in slot order (the order is its keys)
     slot_of = index.__getitem__
@@ -424,7 +430,8 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                 mark(any_active)
                 found = None if any_active else ()
             add_terms(found)
-    return index, active, constants, variable_slots, variable_names, ops, terms, absorbing
+    return list(index), [index[r] for r in roots], active, constants, variable_slots, variable_names, ops, \
+        terms, absorbing
 
 
 try:

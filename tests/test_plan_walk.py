@@ -55,12 +55,15 @@ def assert_same_walks(roots, wrt=None, evaluation=True):
     """The Python and the compiled walk give equal plans of ``roots``."""
     python = _walk(_walk_in_python, roots, wrt, evaluation)
     compiled = _walk(compiled_walk, roots, wrt, evaluation)
-    index_p, active_p, constants_p, variables_p, names_p, ops_p, terms_p, absorbing_p = python
-    index_c, active_c, constants_c, variables_c, names_c, ops_c, terms_c, absorbing_c = compiled
-    assert list(index_p.items()) == list(index_c.items())              # same nodes, same slots, same order
+    order_p, roots_p, active_p, constants_p, variables_p, names_p, ops_p, terms_p, absorbing_p = python
+    order_c, roots_c, active_c, constants_c, variables_c, names_c, ops_c, terms_c, absorbing_c = compiled
+    assert len(order_p) == len(order_c) == len(set(map(id, order_c)))  # each node once
+    assert all(a is b for a, b in zip(order_p, order_c, strict=True))  # in the same order
+    assert roots_p == roots_c
+    assert all(order_c[slot] is root for slot, root in zip(roots_c, roots, strict=True))
     assert active_p == active_c and all(type(a) is bool for a in active_c)
     assert variables_p == variables_c and absorbing_p == absorbing_c
-    assert names_p == names_c == [node.name for node in index_c if node.op == "var"]
+    assert names_p == names_c == [node.name for node in order_c if node.op == "var"]
     assert [s for s, _ in constants_p] == [s for s, _ in constants_c]
     assert all(_same_value(a, b) for (_, a), (_, b) in zip(constants_p, constants_c, strict=True))
     assert len(ops_p) == len(ops_c)
@@ -107,8 +110,8 @@ def _array_graphs() -> dict[str, list]:
 @pytest.mark.parametrize("wrt", [None, frozenset({"a"}), frozenset({"m", "s"})])
 @pytest.mark.parametrize("evaluation", [True, False])
 def test_both_walks_give_the_same_plan_of_array_graphs(name, wrt, evaluation):
-    index, *_rest, ops, _terms, _absorbing = assert_same_walks(_array_graphs()[name], wrt, evaluation)
-    assert len(index) == len(ops) + sum(1 for node in index if not node.args)
+    order, *_rest, ops, _terms, _absorbing = assert_same_walks(_array_graphs()[name], wrt, evaluation)
+    assert len(order) == len(ops) + sum(1 for node in order if not node.args)
 
 
 @needs_compiled
@@ -116,8 +119,9 @@ def test_a_shared_subexpression_and_a_repeated_argument_are_numbered_once():
     x, y = dx.variables("x y")
     shared = dx.sin(x * y)
     f = shared * shared + x * x
-    index, active, _constants, variables, names, ops, _terms, _absorbing = assert_same_walks([f, shared, x])
-    assert [n.op for n in index] == ["var", "var", "mul", "sin", "mul", "mul", "add"]
+    order, roots, active, _constants, variables, names, ops, _terms, _absorbing = assert_same_walks(
+        [f, shared, x])
+    assert [n.op for n in order] == ["var", "var", "mul", "sin", "mul", "mul", "add"] and roots == [6, 3, 0]
     assert variables == [0, 1] and names == ["x", "y"] and active == [True] * 7
     assert ops[1][1:] == (2, None, 3) and ops[2][1:] == (3, 3, 4) and ops[3][1:] == (0, 0, 5)
 
@@ -128,8 +132,8 @@ def test_a_long_chain_needs_no_recursion():
     f = x
     for _ in range(200_000):
         f = dx.sin(f)
-    index, active, *_ = _walk(compiled_walk, [f])
-    assert len(index) == 200_001 and all(active)
+    order, roots, active, *_ = _walk(compiled_walk, [f])
+    assert len(order) == 200_001 and roots == [200_000] and order[-1] is f and all(active)
 
 
 @needs_compiled
