@@ -21,6 +21,7 @@ MLP against hand-written NumPy backprop, HIPS autograd and PyTorch) when it is p
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -119,10 +120,13 @@ def ab_section() -> list[str]:
         lines += ["Instructions per repetition (`benchmarks/ab_count.py`, deterministic): "
                   f"[AB_instructions.md]({counted.name})", "", body, ""]
     if timed.exists():
-        verdict = [line.removeprefix("- ") for line in timed.read_text(encoding="utf-8").splitlines()
+        report = timed.read_text(encoding="utf-8").splitlines()
+        verdict = [line.removeprefix("- ") for line in report
                    if line.startswith(("- Verdict", "- Worst row"))]
-        lines += [f"CPU time, interleaved fresh processes (`make bench-ab`): [AB.md]({timed.name}). "
-                  + " ".join(verdict), ""]
+        commits = [found.group(0) for line in report if line.startswith(("- A (base)", "- B (current)"))
+                   for found in [re.search(r"commit [0-9a-f]+", line)] if found]
+        lines += [f"CPU time, interleaved fresh processes (`make bench-ab`): [AB.md]({timed.name}), "
+                  f"measured A = {' against B = '.join(commits)}. " + " ".join(verdict), ""]
     return lines
 
 
