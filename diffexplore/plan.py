@@ -377,16 +377,18 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
             arguments = pop_resume()
             i += 1
             index[node] = i
+            rule = node.rule
+            args = node.args
             try:
-                known = facts[node.rule]
+                known = facts[rule]
             except KeyError:
-                known = facts[node.rule] = rule_facts(node.rule, evaluation)
+                known = facts[rule] = rule_facts(rule, evaluation)
             template, absorbs, impl, by_activity, binary = known
             if impl is None and evaluation:
-                impl = bind_attr(node.rule.impl, node.attr)
+                impl = bind_attr(rule.impl, node.attr)
             shape = node.shape
             if binary:
-                a, b = node.args
+                a, b = args
                 first = index[a]
                 second = index[b]
                 add_op((impl, first, second, i))
@@ -395,7 +397,7 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                 k = active[first] + 2 * active[second]    # which arguments are active: 0 to 3
                 mark(k > 0)
                 if shape and k and template is not None:   # arrays: broadcasting decides too
-                    key = (node.rule, k, None if a.shape == shape else a.shape,
+                    key = (rule, k, None if a.shape == shape else a.shape,
                            None if b.shape == shape else b.shape)
                     found = shared.get(key)
                     if found is None:
@@ -404,8 +406,8 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                     found = by_activity[k]
                     if found is not_yet:
                         found = by_activity[k] = make_terms(template, node, (k & 1, k & 2))
-            elif len(node.args) == 1:
-                a = node.args[0]
+            elif len(args) == 1:
+                a = args[0]
                 first = index[a]
                 add_op((impl, first, None, i))
                 if absorbs:
@@ -413,7 +415,7 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                 k = active[first]
                 mark(k)
                 if shape and k and template is not None:
-                    key = (node.rule, None if a.shape == shape else a.shape)
+                    key = (rule, None if a.shape == shape else a.shape)
                     found = shared.get(key)
                     if found is None:
                         found = shared[key] = make_terms(template, node, (True,))
@@ -422,7 +424,7 @@ def _walk_in_python(roots: list, var_rule: Any, const_rule: Any, wrt: frozenset 
                     if found is not_yet:
                         found = by_activity[k] = make_terms(template, node, (True,))
             else:
-                slots = tuple(map(slot_of, node.args))
+                slots = tuple(map(slot_of, args))
                 add_op((impl, slots, many, i))
                 if absorbs:
                     absorbing += slots
