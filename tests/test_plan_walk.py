@@ -31,8 +31,8 @@ from .strategies import expressions
 needs_compiled = pytest.mark.skipif(compiled_walk is None, reason="the compiled walk was not built here")
 
 
-def _walk(walk, roots, wrt=None, evaluation=True):
-    return walk(list(roots), PRIMITIVES["var"], PRIMITIVES["const"], wrt, evaluation, _rule_facts, _bind_attr,
+def _walk(walk, roots, wrt=None, evaluation=True, rule_facts=_rule_facts):
+    return walk(list(roots), PRIMITIVES["var"], PRIMITIVES["const"], wrt, evaluation, rule_facts, _bind_attr,
                 _terms, plan_module._NOT_YET, MANY, Node)
 
 
@@ -148,13 +148,11 @@ def test_an_error_raised_while_walking_reaches_the_caller_and_nothing_leaks():
 
     for walk in (_walk_in_python, compiled_walk):
         with pytest.raises(LookupError, match="no facts for sin"):
-            walk([f], PRIMITIVES["var"], PRIMITIVES["const"], None, True, broken_facts, _bind_attr, _terms,
-                 plan_module._NOT_YET, MANY, Node)
+            _walk(walk, [f], rule_facts=broken_facts)
     before = sys.getrefcount(x), sys.getrefcount(f), sys.getrefcount(PRIMITIVES["sin"])
     for _ in range(50):
         with pytest.raises(LookupError):
-            compiled_walk([f], PRIMITIVES["var"], PRIMITIVES["const"], None, True, broken_facts, _bind_attr,
-                          _terms, plan_module._NOT_YET, MANY, Node)
+            _walk(compiled_walk, [f], rule_facts=broken_facts)
     assert (sys.getrefcount(x), sys.getrefcount(f), sys.getrefcount(PRIMITIVES["sin"])) == before
 
 
